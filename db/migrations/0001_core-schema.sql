@@ -1,0 +1,918 @@
+-- Up Migration
+
+-- Sluice core schema: workflows of shell jobs coordinated by PostgreSQL.
+-- Tables are internal; the views at the end are the public SQL interface for admins.
+-- Lock order for every transaction that changes job statuses through the lifecycle functions:
+-- the workflow row first (FOR NO KEY UPDATE), then job rows in id order. See docs/concurrency.md.
+
+CREATE SCHEMA IF NOT EXISTS sluice;
+
+CREATE TYPE sluice.job_status AS ENUM (
+  'uninitialized', 'blocked', 'ready', 'pending', 'running',
+  'completed', 'failed', 'canceled', 'terminated', 'disabled'
+);
+
+CREATE TYPE sluice.worker_status AS ENUM ('running', 'stopped', 'lost');
+
+CREATE TYPE sluice.event_kind AS ENUM (
+  'workflow_created', 'workflow_initialized', 'workflow_reinitialized', 'workflow_reset',
+  'workflow_canceled', 'workflow_completed',
+  'job_started', 'job_finished',
+  'worker_started', 'worker_stopped', 'worker_lost',
+  'action_pending', 'action_started', 'action_finished'
+);
+
+CREATE TYPE sluice.trigger_type AS ENUM (
+  'on_workflow_start', 'on_workflow_complete', 'on_jobs_ready', 'on_jobs_complete',
+  'on_worker_start', 'on_worker_complete'
+);
+
+CREATE TYPE sluice.action_type AS ENUM ('run_commands', 'schedule_nodes');
+
+-- Terminal for the user: completed, failed, canceled, terminated.
+CREATE FUNCTION sluice.job_status_is_terminal(s sluice.job_status) RETURNS boolean
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$ SELECT s IN ('completed', 'failed', 'canceled', 'terminated') $$;
+
+-- "Done" is what dependents and workflow completion wait for: terminal, or disabled (a disabled
+-- job will never run, so nothing may wait on it forever).
+CREATE FUNCTION sluice.job_status_is_done(s sluice.job_status) RETURNS boolean
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$ SELECT s IN ('completed', 'failed', 'canceled', 'terminated', 'disabled') $$;
+
+-- A dependency that ended like this cancels dependents that have cancel_on_blocking_job_failure.
+CREATE FUNCTION sluice.job_status_is_unsuccessful(s sluice.job_status) RETURNS boolean
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$ SELECT s IN ('failed', 'canceled', 'terminated') $$;
+
+CREATE TABLE sluice.workflows (
+  id bigint GENERATED ALWAYS AS IDENTITY,
+  name text NOT NULL,
+  description text,
+  spec_user text,
+  owner_role name NOT NULL DEFAULT current_user,
+  project text,
+  metadata jsonb,
+  slurm_defaults jsonb NOT NULL DEFAULT '{}'::jsonb,
+  -- 0 until initialized; each initialize/reinitialize starts a new run.
+  run_id integer NOT NULL DEFAULT 0,
+  -- Kept by the jobs triggers. Every transaction that finishes a job writes this row, which is
+  -- what makes exactly one of two concurrent "last job" completions see the count reach zero.
+  num_jobs integer NOT NULL DEFAULT 0,
+  unfinished_jobs integer NOT NULL DEFAULT 0,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  initialized_at timestamptz,
+  completed_at timestamptz,
+  canceled_at timestamptz,
+  CONSTRAINT workflows_pkey PRIMARY KEY (id),
+  CONSTRAINT workflows_name_not_empty CHECK (name <> ''),
+  CONSTRAINT workflows_run_id_nonnegative CHECK (run_id >= 0),
+  CONSTRAINT workflows_job_counts_valid CHECK (unfinished_jobs >= 0 AND unfinished_jobs <= num_jobs)
+);
+CREATE INDEX workflows_owner_role_idx ON sluice.workflows (owner_role);
+
+CREATE TABLE sluice.resource_requirements (
+  id bigint GENERATED ALWAYS AS IDENTITY,
+  workflow_id bigint NOT NULL,
+  name text NOT NULL,
+  num_cpus integer NOT NULL,
+  num_gpus integer NOT NULL,
+  num_nodes integer NOT NULL,
+  memory text NOT NULL,
+  memory_bytes bigint NOT NULL,
+  runtime text NOT NULL,
+  runtime_seconds bigint NOT NULL,
+  CONSTRAINT resource_requirements_pkey PRIMARY KEY (id),
+  CONSTRAINT resource_requirements_workflow_fkey FOREIGN KEY (workflow_id)
+    REFERENCES sluice.workflows (id) ON DELETE CASCADE,
+  CONSTRAINT resource_requirements_workflow_name_key UNIQUE (workflow_id, name),
+  CONSTRAINT resource_requirements_amounts_valid CHECK (
+    num_cpus >= 0 AND num_gpus >= 0 AND num_nodes >= 1 AND memory_bytes >= 0 AND runtime_seconds >= 0)
+);
+
+CREATE TABLE sluice.slurm_schedulers (
+  id bigint GENERATED ALWAYS AS IDENTITY,
+  workflow_id bigint NOT NULL,
+  name text NOT NULL,
+  account text,
+  partition text,
+  walltime text,
+  nodes integer,
+  mem text,
+  gres text,
+  qos text,
+  ntasks_per_node integer,
+  tmp text,
+  extra text,
+  CONSTRAINT slurm_schedulers_pkey PRIMARY KEY (id),
+  CONSTRAINT slurm_schedulers_workflow_fkey FOREIGN KEY (workflow_id)
+    REFERENCES sluice.workflows (id) ON DELETE CASCADE,
+  CONSTRAINT slurm_schedulers_workflow_name_key UNIQUE (workflow_id, name)
+);
+
+CREATE TABLE sluice.workers (
+  id bigint GENERATED ALWAYS AS IDENTITY,
+  workflow_id bigint NOT NULL,
+  run_id integer NOT NULL,
+  hostname text NOT NULL,
+  pid integer NOT NULL,
+  os_user text,
+  num_cpus integer NOT NULL,
+  memory_bytes bigint NOT NULL,
+  num_gpus integer NOT NULL,
+  num_nodes integer NOT NULL,
+  max_parallel_jobs integer,
+  ends_at timestamptz,
+  scheduler_id bigint,
+  status sluice.worker_status NOT NULL DEFAULT 'running',
+  -- Each worker states how long it may stay silent; any process may declare it lost after that.
+  heartbeat_timeout interval NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  heartbeat_at timestamptz NOT NULL DEFAULT now(),
+  stopped_at timestamptz,
+  CONSTRAINT workers_pkey PRIMARY KEY (id),
+  CONSTRAINT workers_workflow_fkey FOREIGN KEY (workflow_id)
+    REFERENCES sluice.workflows (id) ON DELETE CASCADE,
+  CONSTRAINT workers_scheduler_fkey FOREIGN KEY (scheduler_id)
+    REFERENCES sluice.slurm_schedulers (id) ON DELETE SET NULL,
+  CONSTRAINT workers_stopped_at_matches_status CHECK ((status = 'running') = (stopped_at IS NULL)),
+  CONSTRAINT workers_max_parallel_jobs_positive CHECK (max_parallel_jobs IS NULL OR max_parallel_jobs >= 1)
+);
+CREATE INDEX workers_live_idx ON sluice.workers (workflow_id) WHERE status = 'running';
+
+CREATE TABLE sluice.jobs (
+  id bigint GENERATED BY DEFAULT AS IDENTITY,
+  workflow_id bigint NOT NULL,
+  name text NOT NULL,
+  command text NOT NULL,
+  invocation_script text,
+  status sluice.job_status NOT NULL DEFAULT 'uninitialized',
+  resource_requirements_id bigint NOT NULL,
+  scheduler_id bigint,
+  -- Copied from resource_requirements (immutable once created) so that a claim reads one
+  -- table in one index order: biggest first.
+  num_cpus integer NOT NULL,
+  num_gpus integer NOT NULL,
+  num_nodes integer NOT NULL,
+  memory_bytes bigint NOT NULL,
+  runtime_seconds bigint NOT NULL,
+  cancel_on_blocking_job_failure boolean NOT NULL DEFAULT true,
+  supports_termination boolean NOT NULL DEFAULT false,
+  -- Dependencies not yet done; kept by tg_jobs__20_status_change.
+  unfinished_deps integer NOT NULL DEFAULT 0,
+  worker_id bigint,
+  -- Number of times the job has been claimed; names its output files and ties a result to it.
+  attempt integer NOT NULL DEFAULT 0,
+  claimed_at timestamptz,
+  started_at timestamptz,
+  CONSTRAINT jobs_pkey PRIMARY KEY (id),
+  CONSTRAINT jobs_workflow_fkey FOREIGN KEY (workflow_id)
+    REFERENCES sluice.workflows (id) ON DELETE CASCADE,
+  CONSTRAINT jobs_resource_requirements_fkey FOREIGN KEY (resource_requirements_id)
+    REFERENCES sluice.resource_requirements (id),
+  CONSTRAINT jobs_scheduler_fkey FOREIGN KEY (scheduler_id)
+    REFERENCES sluice.slurm_schedulers (id),
+  CONSTRAINT jobs_worker_fkey FOREIGN KEY (worker_id)
+    REFERENCES sluice.workers (id) ON DELETE SET NULL,
+  CONSTRAINT jobs_workflow_name_key UNIQUE (workflow_id, name),
+  CONSTRAINT jobs_unfinished_deps_nonnegative CHECK (unfinished_deps >= 0),
+  CONSTRAINT jobs_claimed_has_worker CHECK (status NOT IN ('pending', 'running') OR worker_id IS NOT NULL)
+);
+-- The claim path: ready jobs of one workflow, biggest first.
+CREATE INDEX jobs_ready_idx ON sluice.jobs
+  (workflow_id, num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, id) WHERE status = 'ready';
+-- Finding a (lost) worker's jobs.
+CREATE INDEX jobs_worker_active_idx ON sluice.jobs (worker_id) WHERE status IN ('pending', 'running');
+CREATE INDEX jobs_workflow_status_idx ON sluice.jobs (workflow_id, status);
+
+CREATE TABLE sluice.job_dependencies (
+  job_id bigint NOT NULL,
+  depends_on_job_id bigint NOT NULL,
+  CONSTRAINT job_dependencies_pkey PRIMARY KEY (job_id, depends_on_job_id),
+  CONSTRAINT job_dependencies_job_fkey FOREIGN KEY (job_id)
+    REFERENCES sluice.jobs (id) ON DELETE CASCADE,
+  CONSTRAINT job_dependencies_depends_on_fkey FOREIGN KEY (depends_on_job_id)
+    REFERENCES sluice.jobs (id) ON DELETE CASCADE,
+  CONSTRAINT job_dependencies_not_self CHECK (job_id <> depends_on_job_id)
+);
+-- The completion path: dependents of a job.
+CREATE INDEX job_dependencies_dependents_idx ON sluice.job_dependencies (depends_on_job_id, job_id);
+
+CREATE TABLE sluice.files (
+  id bigint GENERATED ALWAYS AS IDENTITY,
+  workflow_id bigint NOT NULL,
+  name text NOT NULL,
+  path text NOT NULL,
+  CONSTRAINT files_pkey PRIMARY KEY (id),
+  CONSTRAINT files_workflow_fkey FOREIGN KEY (workflow_id)
+    REFERENCES sluice.workflows (id) ON DELETE CASCADE,
+  CONSTRAINT files_workflow_name_key UNIQUE (workflow_id, name)
+);
+
+CREATE TABLE sluice.job_input_files (
+  job_id bigint NOT NULL,
+  file_id bigint NOT NULL,
+  CONSTRAINT job_input_files_pkey PRIMARY KEY (job_id, file_id),
+  CONSTRAINT job_input_files_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs (id) ON DELETE CASCADE,
+  CONSTRAINT job_input_files_file_fkey FOREIGN KEY (file_id) REFERENCES sluice.files (id) ON DELETE CASCADE
+);
+CREATE INDEX job_input_files_file_idx ON sluice.job_input_files (file_id);
+
+CREATE TABLE sluice.job_output_files (
+  job_id bigint NOT NULL,
+  file_id bigint NOT NULL,
+  CONSTRAINT job_output_files_pkey PRIMARY KEY (job_id, file_id),
+  CONSTRAINT job_output_files_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs (id) ON DELETE CASCADE,
+  CONSTRAINT job_output_files_file_fkey FOREIGN KEY (file_id) REFERENCES sluice.files (id) ON DELETE CASCADE,
+  -- One writer per file: the implicit dependency on it must be unambiguous.
+  CONSTRAINT job_output_files_file_key UNIQUE (file_id)
+);
+
+CREATE TABLE sluice.user_data (
+  id bigint GENERATED ALWAYS AS IDENTITY,
+  workflow_id bigint NOT NULL,
+  name text NOT NULL,
+  data jsonb,
+  CONSTRAINT user_data_pkey PRIMARY KEY (id),
+  CONSTRAINT user_data_workflow_fkey FOREIGN KEY (workflow_id)
+    REFERENCES sluice.workflows (id) ON DELETE CASCADE,
+  CONSTRAINT user_data_workflow_name_key UNIQUE (workflow_id, name)
+);
+
+CREATE TABLE sluice.job_input_user_data (
+  job_id bigint NOT NULL,
+  user_data_id bigint NOT NULL,
+  CONSTRAINT job_input_user_data_pkey PRIMARY KEY (job_id, user_data_id),
+  CONSTRAINT job_input_user_data_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs (id) ON DELETE CASCADE,
+  CONSTRAINT job_input_user_data_user_data_fkey FOREIGN KEY (user_data_id)
+    REFERENCES sluice.user_data (id) ON DELETE CASCADE
+);
+CREATE INDEX job_input_user_data_user_data_idx ON sluice.job_input_user_data (user_data_id);
+
+CREATE TABLE sluice.job_output_user_data (
+  job_id bigint NOT NULL,
+  user_data_id bigint NOT NULL,
+  CONSTRAINT job_output_user_data_pkey PRIMARY KEY (job_id, user_data_id),
+  CONSTRAINT job_output_user_data_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs (id) ON DELETE CASCADE,
+  CONSTRAINT job_output_user_data_user_data_fkey FOREIGN KEY (user_data_id)
+    REFERENCES sluice.user_data (id) ON DELETE CASCADE,
+  CONSTRAINT job_output_user_data_user_data_key UNIQUE (user_data_id)
+);
+
+-- Workflow actions: rows and membership are created with the workflow; their counting and
+-- claiming semantics arrive in a later migration.
+CREATE TABLE sluice.workflow_actions (
+  id bigint GENERATED ALWAYS AS IDENTITY,
+  workflow_id bigint NOT NULL,
+  -- Position in the spec's actions list, for messages and stable listing.
+  position integer NOT NULL,
+  trigger_type sluice.trigger_type NOT NULL,
+  action_type sluice.action_type NOT NULL,
+  persistent boolean NOT NULL,
+  commands text[],
+  scheduler_id bigint,
+  num_allocations integer,
+  start_one_worker_per_node boolean NOT NULL DEFAULT false,
+  max_parallel_jobs integer,
+  required_triggers integer NOT NULL,
+  trigger_count integer NOT NULL DEFAULT 0,
+  CONSTRAINT workflow_actions_pkey PRIMARY KEY (id),
+  CONSTRAINT workflow_actions_workflow_fkey FOREIGN KEY (workflow_id)
+    REFERENCES sluice.workflows (id) ON DELETE CASCADE,
+  CONSTRAINT workflow_actions_scheduler_fkey FOREIGN KEY (scheduler_id)
+    REFERENCES sluice.slurm_schedulers (id),
+  CONSTRAINT workflow_actions_workflow_position_key UNIQUE (workflow_id, position),
+  CONSTRAINT workflow_actions_config_matches_type CHECK (
+    (action_type = 'run_commands' AND cardinality(commands) >= 1 AND scheduler_id IS NULL)
+    OR (action_type = 'schedule_nodes' AND commands IS NULL AND scheduler_id IS NOT NULL
+        AND num_allocations >= 1)),
+  CONSTRAINT workflow_actions_max_parallel_jobs_positive CHECK (max_parallel_jobs IS NULL OR max_parallel_jobs >= 1),
+  CONSTRAINT workflow_actions_trigger_count_valid CHECK (
+    required_triggers >= 1 AND trigger_count >= 0 AND trigger_count <= required_triggers)
+);
+
+CREATE TABLE sluice.workflow_action_jobs (
+  action_id bigint NOT NULL,
+  job_id bigint NOT NULL,
+  CONSTRAINT workflow_action_jobs_pkey PRIMARY KEY (action_id, job_id),
+  CONSTRAINT workflow_action_jobs_action_fkey FOREIGN KEY (action_id)
+    REFERENCES sluice.workflow_actions (id) ON DELETE CASCADE,
+  CONSTRAINT workflow_action_jobs_job_fkey FOREIGN KEY (job_id)
+    REFERENCES sluice.jobs (id) ON DELETE CASCADE
+);
+-- The counting path: actions watching a job.
+CREATE INDEX workflow_action_jobs_job_idx ON sluice.workflow_action_jobs (job_id, action_id);
+
+CREATE TABLE sluice.results (
+  id bigint GENERATED ALWAYS AS IDENTITY,
+  workflow_id bigint NOT NULL,
+  job_id bigint NOT NULL,
+  worker_id bigint,
+  run_id integer NOT NULL,
+  attempt integer NOT NULL,
+  status sluice.job_status NOT NULL,
+  return_code integer,
+  started_at timestamptz,
+  completed_at timestamptz NOT NULL DEFAULT now(),
+  exec_time_s double precision GENERATED ALWAYS AS (extract(epoch FROM completed_at - started_at)) STORED,
+  message text,
+  stdout_path text,
+  stderr_path text,
+  CONSTRAINT results_pkey PRIMARY KEY (id),
+  CONSTRAINT results_workflow_fkey FOREIGN KEY (workflow_id)
+    REFERENCES sluice.workflows (id) ON DELETE CASCADE,
+  CONSTRAINT results_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs (id) ON DELETE CASCADE,
+  CONSTRAINT results_worker_fkey FOREIGN KEY (worker_id) REFERENCES sluice.workers (id) ON DELETE SET NULL,
+  CONSTRAINT results_status_terminal CHECK (sluice.job_status_is_terminal(status))
+);
+CREATE INDEX results_workflow_idx ON sluice.results (workflow_id, id);
+CREATE INDEX results_job_idx ON sluice.results (job_id);
+
+-- Append-only history. No foreign keys to jobs or workers: the log outlives what it mentions.
+CREATE TABLE sluice.events (
+  id bigint GENERATED ALWAYS AS IDENTITY,
+  workflow_id bigint NOT NULL,
+  kind sluice.event_kind NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  job_id bigint,
+  worker_id bigint,
+  action_id bigint,
+  data jsonb,
+  CONSTRAINT events_pkey PRIMARY KEY (id),
+  CONSTRAINT events_workflow_fkey FOREIGN KEY (workflow_id)
+    REFERENCES sluice.workflows (id) ON DELETE CASCADE
+);
+CREATE INDEX events_workflow_idx ON sluice.events (workflow_id, id);
+
+--------------------------------------------------------------------------------------------------
+-- Job counters, kept by statement-level triggers so that bulk statements (initialize, reset,
+-- cancel of thousands of jobs) cost a handful of set-based queries, not one query per row.
+--------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION sluice.tg_jobs__count_inserted() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE sluice.workflows w
+     SET num_jobs = w.num_jobs + c.n,
+         unfinished_jobs = w.unfinished_jobs + c.unfinished,
+         completed_at = NULL
+    FROM (SELECT workflow_id, count(*) AS n,
+                 count(*) FILTER (WHERE NOT sluice.job_status_is_done(status)) AS unfinished
+            FROM new_rows GROUP BY workflow_id) c
+   WHERE w.id = c.workflow_id;
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER tg_jobs__10_count_inserted AFTER INSERT ON sluice.jobs
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__count_inserted();
+
+CREATE FUNCTION sluice.tg_jobs__count_deleted() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE sluice.workflows w
+     SET num_jobs = w.num_jobs - c.n,
+         unfinished_jobs = w.unfinished_jobs - c.unfinished
+    FROM (SELECT workflow_id, count(*) AS n,
+                 count(*) FILTER (WHERE NOT sluice.job_status_is_done(status)) AS unfinished
+            FROM old_rows GROUP BY workflow_id) c
+   WHERE w.id = c.workflow_id;
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER tg_jobs__10_count_deleted AFTER DELETE ON sluice.jobs
+  REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__count_deleted();
+
+-- Every status change, whoever makes it (a worker, a cascade, cancel, reset, an admin in psql):
+--   1. cancels, transitively, blocked dependents with cancel_on_blocking_job_failure of jobs
+--      that just ended unsuccessfully;
+--   2. keeps dependents' unfinished_deps exact and promotes blocked dependents that reach 0;
+--   3. keeps the workflow's unfinished_jobs exact and stamps completed_at;
+--   4. wakes workers (one NOTIFY per workflow per statement) when jobs became ready.
+-- The UPDATEs made here fire this trigger again; those nested calls find nothing left to
+-- cascade, so the depth stays at most three whatever the length of a dependency chain.
+CREATE FUNCTION sluice.tg_jobs__status_change() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_done_changed bigint[];
+  v_unsuccessful bigint[];
+  v_ready_workflows bigint[];
+  v_finished_workflows bigint[];
+  v_wf bigint;
+BEGIN
+  SELECT array_agg(n.id ORDER BY n.id)
+           FILTER (WHERE sluice.job_status_is_done(n.status) <> sluice.job_status_is_done(o.status)),
+         array_agg(n.id ORDER BY n.id)
+           FILTER (WHERE sluice.job_status_is_unsuccessful(n.status)
+                     AND NOT sluice.job_status_is_done(o.status)),
+         array_agg(DISTINCT n.workflow_id) FILTER (WHERE n.status = 'ready')
+    INTO v_done_changed, v_unsuccessful, v_ready_workflows
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+   WHERE n.status <> o.status;
+
+  IF v_done_changed IS NOT NULL THEN
+    -- Dependents are shared between concurrent completions: lock them in id order.
+    PERFORM 1 FROM sluice.jobs j
+     WHERE j.id IN (SELECT d.job_id FROM sluice.job_dependencies d
+                     WHERE d.depends_on_job_id = ANY (v_done_changed))
+     ORDER BY j.id FOR NO KEY UPDATE;
+
+    IF v_unsuccessful IS NOT NULL THEN
+      WITH RECURSIVE doomed (id) AS (
+        SELECT d.job_id FROM sluice.job_dependencies d
+          JOIN sluice.jobs j ON j.id = d.job_id
+         WHERE d.depends_on_job_id = ANY (v_unsuccessful)
+           AND j.status = 'blocked' AND j.cancel_on_blocking_job_failure
+        UNION
+        SELECT d.job_id FROM doomed x
+          JOIN sluice.job_dependencies d ON d.depends_on_job_id = x.id
+          JOIN sluice.jobs j ON j.id = d.job_id
+         WHERE j.status = 'blocked' AND j.cancel_on_blocking_job_failure
+      )
+      UPDATE sluice.jobs j SET status = 'canceled'
+        FROM (SELECT DISTINCT id FROM doomed) x
+       WHERE j.id = x.id;
+    END IF;
+
+    UPDATE sluice.jobs j
+       SET unfinished_deps = j.unfinished_deps + c.delta,
+           status = CASE WHEN j.status = 'blocked' AND j.unfinished_deps + c.delta = 0
+                         THEN 'ready'::sluice.job_status ELSE j.status END
+      FROM (SELECT d.job_id,
+                   sum(CASE WHEN sluice.job_status_is_done(n.status) THEN -1 ELSE 1 END)::int AS delta
+              FROM new_rows n
+              JOIN old_rows o ON o.id = n.id
+              JOIN sluice.job_dependencies d ON d.depends_on_job_id = n.id
+             WHERE sluice.job_status_is_done(n.status) <> sluice.job_status_is_done(o.status)
+             GROUP BY d.job_id) c
+     WHERE j.id = c.job_id AND c.delta <> 0;
+
+    WITH changed AS (
+      UPDATE sluice.workflows w
+         SET unfinished_jobs = w.unfinished_jobs + c.delta,
+             completed_at = CASE WHEN w.unfinished_jobs + c.delta = 0 THEN now() END
+        FROM (SELECT n.workflow_id,
+                     sum(CASE WHEN sluice.job_status_is_done(n.status) THEN -1 ELSE 1 END)::int AS delta
+                FROM new_rows n JOIN old_rows o ON o.id = n.id
+               WHERE sluice.job_status_is_done(n.status) <> sluice.job_status_is_done(o.status)
+               GROUP BY n.workflow_id) c
+       WHERE w.id = c.workflow_id AND c.delta <> 0
+      RETURNING w.id, w.run_id, w.unfinished_jobs, w.canceled_at
+    ), finished AS (
+      INSERT INTO sluice.events (workflow_id, kind, data)
+      SELECT id, 'workflow_completed', jsonb_build_object('run_id', run_id)
+        FROM changed WHERE unfinished_jobs = 0 AND run_id > 0 AND canceled_at IS NULL
+    )
+    SELECT array_agg(id) INTO v_finished_workflows FROM changed WHERE unfinished_jobs = 0;
+
+    IF v_finished_workflows IS NOT NULL THEN
+      FOREACH v_wf IN ARRAY v_finished_workflows LOOP
+        PERFORM pg_notify('sluice_workflow_state', v_wf::text);
+      END LOOP;
+    END IF;
+  END IF;
+
+  IF v_ready_workflows IS NOT NULL THEN
+    FOREACH v_wf IN ARRAY v_ready_workflows LOOP
+      PERFORM pg_notify('sluice_jobs_ready', v_wf::text);
+    END LOOP;
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER tg_jobs__20_status_change AFTER UPDATE ON sluice.jobs
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__status_change();
+
+--------------------------------------------------------------------------------------------------
+-- Lifecycle functions. Each takes the workflow row lock first (see the lock order above).
+--------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION sluice.workflow_lock(p_workflow_id bigint) RETURNS sluice.workflows
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_row sluice.workflows;
+BEGIN
+  SELECT * INTO v_row FROM sluice.workflows WHERE id = p_workflow_id FOR NO KEY UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'workflow % does not exist', p_workflow_id
+      USING ERRCODE = 'no_data_found', HINT = 'WORKFLOW_NOT_FOUND';
+  END IF;
+  RETURN v_row;
+END $$;
+
+-- Moves uninitialized jobs to blocked, ready or (a dependency already ended unsuccessfully and
+-- the job has cancel_on_blocking_job_failure) canceled, recounting their dependencies from the
+-- dependency rows. Starts a new run. Used by initialize and reinitialize.
+CREATE FUNCTION sluice.workflow_start_run(p_workflow_id bigint, p_kind sluice.event_kind)
+  RETURNS integer
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_wf sluice.workflows;
+  v_moved integer;
+BEGIN
+  v_wf := sluice.workflow_lock(p_workflow_id);
+  IF v_wf.canceled_at IS NOT NULL THEN
+    RAISE EXCEPTION 'workflow % is canceled; reset its status first', p_workflow_id
+      USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'WORKFLOW_CANCELED';
+  END IF;
+
+  UPDATE sluice.workflows
+     SET run_id = run_id + 1, initialized_at = now(),
+         completed_at = CASE WHEN unfinished_jobs = 0 THEN now() END
+   WHERE id = p_workflow_id;
+
+  PERFORM 1 FROM sluice.jobs
+   WHERE workflow_id = p_workflow_id AND status = 'uninitialized' ORDER BY id FOR NO KEY UPDATE;
+
+  UPDATE sluice.jobs j
+     SET unfinished_deps = c.unfinished,
+         status = CASE
+           WHEN j.cancel_on_blocking_job_failure AND c.unsuccessful > 0 THEN 'canceled'::sluice.job_status
+           WHEN c.unfinished = 0 THEN 'ready'::sluice.job_status
+           ELSE 'blocked'::sluice.job_status END
+    FROM (SELECT j2.id,
+                 count(dep.id) FILTER (WHERE NOT sluice.job_status_is_done(dep.status)) AS unfinished,
+                 count(dep.id) FILTER (WHERE sluice.job_status_is_unsuccessful(dep.status)) AS unsuccessful
+            FROM sluice.jobs j2
+            LEFT JOIN sluice.job_dependencies d ON d.job_id = j2.id
+            LEFT JOIN sluice.jobs dep ON dep.id = d.depends_on_job_id
+           WHERE j2.workflow_id = p_workflow_id AND j2.status = 'uninitialized'
+           GROUP BY j2.id) c
+   WHERE j.id = c.id;
+  GET DIAGNOSTICS v_moved = ROW_COUNT;
+
+  INSERT INTO sluice.events (workflow_id, kind, data)
+  VALUES (p_workflow_id, p_kind, jsonb_build_object('run_id', v_wf.run_id + 1, 'jobs', v_moved));
+  PERFORM pg_notify('sluice_workflow_state', p_workflow_id::text);
+  RETURN v_wf.run_id + 1;
+END $$;
+
+CREATE FUNCTION sluice.workflow_initialize(p_workflow_id bigint) RETURNS integer
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_wf sluice.workflows;
+BEGIN
+  v_wf := sluice.workflow_lock(p_workflow_id);
+  IF v_wf.run_id > 0 THEN
+    RAISE EXCEPTION 'workflow % is already initialized (run %); use reinitialize', p_workflow_id, v_wf.run_id
+      USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'WORKFLOW_STATE';
+  END IF;
+  RETURN sluice.workflow_start_run(p_workflow_id, 'workflow_initialized');
+END $$;
+
+CREATE FUNCTION sluice.workflow_reinitialize(p_workflow_id bigint) RETURNS integer
+  LANGUAGE sql AS $$
+  SELECT sluice.workflow_start_run(p_workflow_id, 'workflow_reinitialized')
+$$;
+
+-- Back to uninitialized: every job, or (p_failed_only) the jobs that ended unsuccessfully and
+-- everything downstream of them. Refused while any affected job is claimed or running.
+CREATE FUNCTION sluice.workflow_reset_status(p_workflow_id bigint, p_failed_only boolean)
+  RETURNS integer
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_ids bigint[];
+  v_busy integer;
+  v_reset integer;
+BEGIN
+  PERFORM sluice.workflow_lock(p_workflow_id);
+
+  IF p_failed_only THEN
+    WITH RECURSIVE affected (id) AS (
+      SELECT id FROM sluice.jobs
+       WHERE workflow_id = p_workflow_id AND sluice.job_status_is_unsuccessful(status)
+      UNION
+      SELECT d.job_id FROM affected a JOIN sluice.job_dependencies d ON d.depends_on_job_id = a.id
+    )
+    SELECT array_agg(id ORDER BY id) INTO v_ids FROM (SELECT DISTINCT id FROM affected) s;
+  ELSE
+    SELECT array_agg(id ORDER BY id) INTO v_ids FROM sluice.jobs WHERE workflow_id = p_workflow_id;
+  END IF;
+  v_ids := coalesce(v_ids, '{}');
+
+  SELECT count(*) INTO v_busy FROM sluice.jobs
+   WHERE id = ANY (v_ids) AND status IN ('pending', 'running');
+  IF v_busy > 0 THEN
+    RAISE EXCEPTION 'workflow % has % claimed or running jobs to reset; cancel it or wait', p_workflow_id, v_busy
+      USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'WORKFLOW_STATE';
+  END IF;
+
+  PERFORM 1 FROM sluice.jobs WHERE id = ANY (v_ids) ORDER BY id FOR NO KEY UPDATE;
+  UPDATE sluice.jobs SET status = 'uninitialized', claimed_at = NULL, started_at = NULL
+   WHERE id = ANY (v_ids) AND status <> 'uninitialized';
+  GET DIAGNOSTICS v_reset = ROW_COUNT;
+
+  UPDATE sluice.workflows SET canceled_at = NULL WHERE id = p_workflow_id;
+  INSERT INTO sluice.events (workflow_id, kind, data)
+  VALUES (p_workflow_id, 'workflow_reset',
+          jsonb_build_object('failed_only', p_failed_only, 'jobs', v_reset));
+  RETURN v_reset;
+END $$;
+
+CREATE FUNCTION sluice.workflow_cancel(p_workflow_id bigint) RETURNS integer
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_canceled integer;
+BEGIN
+  PERFORM sluice.workflow_lock(p_workflow_id);
+  UPDATE sluice.workflows SET canceled_at = coalesce(canceled_at, now()) WHERE id = p_workflow_id;
+  PERFORM 1 FROM sluice.jobs
+   WHERE workflow_id = p_workflow_id AND NOT sluice.job_status_is_done(status)
+   ORDER BY id FOR NO KEY UPDATE;
+  UPDATE sluice.jobs SET status = 'canceled'
+   WHERE workflow_id = p_workflow_id AND NOT sluice.job_status_is_done(status);
+  GET DIAGNOSTICS v_canceled = ROW_COUNT;
+  INSERT INTO sluice.events (workflow_id, kind, data)
+  VALUES (p_workflow_id, 'workflow_canceled', jsonb_build_object('jobs', v_canceled));
+  PERFORM pg_notify('sluice_workflow_state', p_workflow_id::text);
+  RETURN v_canceled;
+END $$;
+
+--------------------------------------------------------------------------------------------------
+-- Workers and the job claim/start/complete path.
+--------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION sluice.workers_register(
+  p_workflow_id bigint, p_hostname text, p_pid integer, p_os_user text,
+  p_num_cpus integer, p_memory_bytes bigint, p_num_gpus integer, p_num_nodes integer,
+  p_max_parallel_jobs integer, p_ends_at timestamptz, p_heartbeat_timeout interval)
+  RETURNS sluice.workers
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_wf sluice.workflows;
+  v_worker sluice.workers;
+BEGIN
+  SELECT * INTO v_wf FROM sluice.workflows WHERE id = p_workflow_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'workflow % does not exist', p_workflow_id
+      USING ERRCODE = 'no_data_found', HINT = 'WORKFLOW_NOT_FOUND';
+  END IF;
+  INSERT INTO sluice.workers (workflow_id, run_id, hostname, pid, os_user, num_cpus, memory_bytes,
+                              num_gpus, num_nodes, max_parallel_jobs, ends_at, heartbeat_timeout)
+  VALUES (p_workflow_id, v_wf.run_id, p_hostname, p_pid, p_os_user, p_num_cpus, p_memory_bytes,
+          p_num_gpus, p_num_nodes, p_max_parallel_jobs, p_ends_at, p_heartbeat_timeout)
+  RETURNING * INTO v_worker;
+  INSERT INTO sluice.events (workflow_id, kind, worker_id, data)
+  VALUES (p_workflow_id, 'worker_started', v_worker.id,
+          jsonb_build_object('hostname', p_hostname, 'pid', p_pid));
+  RETURN v_worker;
+END $$;
+
+-- Returns the worker's status after the beat: 'lost' tells a worker that was declared dead
+-- (it went silent too long) to stop its jobs and leave.
+CREATE FUNCTION sluice.workers_heartbeat(p_worker_id bigint) RETURNS sluice.worker_status
+  LANGUAGE sql AS $$
+  UPDATE sluice.workers SET heartbeat_at = now()
+   WHERE id = p_worker_id AND status = 'running'
+  RETURNING status;
+$$;
+
+CREATE FUNCTION sluice.workers_stop(p_worker_id bigint) RETURNS void
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_workflow_id bigint;
+BEGIN
+  UPDATE sluice.workers SET status = 'stopped', stopped_at = now()
+   WHERE id = p_worker_id AND status = 'running'
+  RETURNING workflow_id INTO v_workflow_id;
+  IF FOUND THEN
+    INSERT INTO sluice.events (workflow_id, kind, worker_id) VALUES (v_workflow_id, 'worker_stopped', p_worker_id);
+  END IF;
+END $$;
+
+-- Declares workers of a workflow that stayed silent past their own timeout lost, and terminates
+-- the jobs they had claimed or were running, so the workflow can finish and the jobs be reset.
+CREATE FUNCTION sluice.workers_reap(p_workflow_id bigint) RETURNS integer
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_lost bigint[];
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM sluice.workers
+                  WHERE workflow_id = p_workflow_id AND status = 'running'
+                    AND heartbeat_at < now() - heartbeat_timeout) THEN
+    RETURN 0;
+  END IF;
+  PERFORM sluice.workflow_lock(p_workflow_id);
+
+  WITH lost AS (
+    UPDATE sluice.workers SET status = 'lost', stopped_at = now()
+     WHERE workflow_id = p_workflow_id AND status = 'running'
+       AND heartbeat_at < now() - heartbeat_timeout
+    RETURNING id
+  )
+  SELECT array_agg(id ORDER BY id) INTO v_lost FROM lost;
+  IF v_lost IS NULL THEN
+    RETURN 0;
+  END IF;
+
+  PERFORM 1 FROM sluice.jobs
+   WHERE worker_id = ANY (v_lost) AND status IN ('pending', 'running') ORDER BY id FOR NO KEY UPDATE;
+  WITH terminated AS (
+    UPDATE sluice.jobs SET status = 'terminated'
+     WHERE worker_id = ANY (v_lost) AND status IN ('pending', 'running')
+    RETURNING *
+  )
+  INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, started_at, message)
+  SELECT t.workflow_id, t.id, t.worker_id, w.run_id, t.attempt, 'terminated', t.started_at,
+         'worker ' || t.worker_id || ' was lost (no heartbeat)'
+    FROM terminated t JOIN sluice.workflows w ON w.id = t.workflow_id;
+
+  INSERT INTO sluice.events (workflow_id, kind, worker_id)
+  SELECT p_workflow_id, 'worker_lost', unnest(v_lost);
+  RETURN cardinality(v_lost);
+END $$;
+
+-- Claims up to p_limit ready jobs for a worker with SKIP LOCKED, biggest first.
+-- With p_use_resources, only jobs that fit together in the free cpus/memory/gpus/nodes are taken:
+-- candidates are read without locks, then each one that fits is locked individually with
+-- SKIP LOCKED, so the claim locks exactly the rows it takes.
+CREATE FUNCTION sluice.jobs_claim(
+  p_worker_id bigint, p_limit integer, p_use_resources boolean,
+  p_free_cpus integer, p_free_memory_bytes bigint, p_free_gpus integer, p_free_nodes integer,
+  p_max_runtime_seconds bigint)
+  RETURNS SETOF sluice.jobs
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_workflow_id bigint;
+  v_ids bigint[] := '{}';
+  v_cand record;
+  v_cpus integer := p_free_cpus;
+  v_mem bigint := p_free_memory_bytes;
+  v_gpus integer := p_free_gpus;
+  v_nodes integer := p_free_nodes;
+BEGIN
+  SELECT w.workflow_id INTO v_workflow_id
+    FROM sluice.workers w JOIN sluice.workflows f ON f.id = w.workflow_id
+   WHERE w.id = p_worker_id AND w.status = 'running' AND f.canceled_at IS NULL;
+  IF v_workflow_id IS NULL OR p_limit <= 0 THEN
+    RETURN;
+  END IF;
+
+  IF NOT p_use_resources THEN
+    RETURN QUERY
+    WITH picked AS MATERIALIZED (
+      SELECT id FROM sluice.jobs
+       WHERE workflow_id = v_workflow_id AND status = 'ready'
+         AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
+       ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, id
+       LIMIT p_limit
+       FOR UPDATE SKIP LOCKED
+    )
+    UPDATE sluice.jobs j
+       SET status = 'pending', worker_id = p_worker_id, attempt = j.attempt + 1,
+           claimed_at = now(), started_at = NULL
+      FROM picked WHERE j.id = picked.id
+    RETURNING j.*;
+    RETURN;
+  END IF;
+
+  FOR v_cand IN
+    SELECT id, num_cpus, memory_bytes, num_gpus, num_nodes FROM sluice.jobs
+     WHERE workflow_id = v_workflow_id AND status = 'ready'
+       AND num_cpus <= v_cpus AND memory_bytes <= v_mem AND num_gpus <= v_gpus AND num_nodes <= v_nodes
+       AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
+     ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, id
+     LIMIT 1000
+  LOOP
+    CONTINUE WHEN v_cand.num_cpus > v_cpus OR v_cand.memory_bytes > v_mem
+               OR v_cand.num_gpus > v_gpus OR v_cand.num_nodes > v_nodes;
+    PERFORM 1 FROM sluice.jobs WHERE id = v_cand.id AND status = 'ready' FOR UPDATE SKIP LOCKED;
+    CONTINUE WHEN NOT FOUND;
+    v_ids := v_ids || v_cand.id;
+    v_cpus := v_cpus - v_cand.num_cpus;
+    v_mem := v_mem - v_cand.memory_bytes;
+    v_gpus := v_gpus - v_cand.num_gpus;
+    v_nodes := v_nodes - v_cand.num_nodes;
+    EXIT WHEN cardinality(v_ids) >= p_limit;
+  END LOOP;
+
+  IF cardinality(v_ids) = 0 THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+  UPDATE sluice.jobs j
+     SET status = 'pending', worker_id = p_worker_id, attempt = j.attempt + 1,
+         claimed_at = now(), started_at = NULL
+   WHERE j.id = ANY (v_ids)
+  RETURNING j.*;
+END $$;
+
+CREATE FUNCTION sluice.jobs_start(p_worker_id bigint, p_job_ids bigint[], p_started_at timestamptz[])
+  RETURNS SETOF bigint
+  LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY
+  WITH started AS (
+    UPDATE sluice.jobs j SET status = 'running', started_at = s.started_at
+      FROM unnest(p_job_ids, p_started_at) AS s(job_id, started_at)
+     WHERE j.id = s.job_id AND j.worker_id = p_worker_id AND j.status = 'pending'
+    RETURNING j.id, j.workflow_id, j.attempt
+  ), logged AS (
+    INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
+    SELECT workflow_id, 'job_started', id, p_worker_id, jsonb_build_object('attempt', attempt)
+      FROM started
+  )
+  SELECT id FROM started;
+END $$;
+
+-- Records finished executions in one transaction: a result row per execution that still
+-- belongs to this worker (same attempt), and the job's final status when it is still claimed
+-- or running (a job canceled meanwhile keeps its status; its result says how the process ended).
+-- Returns the ids whose results were recorded.
+CREATE FUNCTION sluice.jobs_complete(
+  p_worker_id bigint, p_job_ids bigint[], p_attempts integer[], p_statuses sluice.job_status[],
+  p_return_codes integer[], p_started_at timestamptz[], p_completed_at timestamptz[],
+  p_messages text[], p_stdout_paths text[], p_stderr_paths text[])
+  RETURNS SETOF bigint
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_worker sluice.workers;
+  v_wf sluice.workflows;
+  v_ids bigint[];
+BEGIN
+  SELECT * INTO v_worker FROM sluice.workers WHERE id = p_worker_id;
+  IF NOT FOUND OR v_worker.status = 'lost' THEN
+    RETURN;
+  END IF;
+  v_wf := sluice.workflow_lock(v_worker.workflow_id);
+
+  SELECT array_agg(j.id ORDER BY j.id) INTO v_ids
+    FROM (SELECT j.id FROM sluice.jobs j
+            JOIN unnest(p_job_ids, p_attempts) AS i(job_id, attempt) ON i.job_id = j.id
+           WHERE j.worker_id = p_worker_id AND j.attempt = i.attempt
+           ORDER BY j.id FOR NO KEY UPDATE OF j) j;
+  IF v_ids IS NULL THEN
+    RETURN;
+  END IF;
+
+  UPDATE sluice.jobs j SET status = i.status
+    FROM unnest(p_job_ids, p_statuses) AS i(job_id, status)
+   WHERE j.id = i.job_id AND j.id = ANY (v_ids) AND j.status IN ('pending', 'running');
+
+  INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, return_code,
+                              started_at, completed_at, message, stdout_path, stderr_path)
+  SELECT v_worker.workflow_id, i.job_id, p_worker_id, v_wf.run_id, i.attempt, i.status, i.return_code,
+         i.started_at, i.completed_at, i.message, i.stdout_path, i.stderr_path
+    FROM unnest(p_job_ids, p_attempts, p_statuses, p_return_codes, p_started_at, p_completed_at,
+                p_messages, p_stdout_paths, p_stderr_paths)
+         AS i(job_id, attempt, status, return_code, started_at, completed_at, message, stdout_path, stderr_path)
+   WHERE i.job_id = ANY (v_ids);
+
+  INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
+  SELECT v_worker.workflow_id, 'job_finished', i.job_id, p_worker_id,
+         jsonb_build_object('status', i.status, 'return_code', i.return_code, 'attempt', i.attempt)
+    FROM unnest(p_job_ids, p_attempts, p_statuses, p_return_codes) AS i(job_id, attempt, status, return_code)
+   WHERE i.job_id = ANY (v_ids);
+
+  RETURN QUERY SELECT unnest(v_ids);
+END $$;
+
+--------------------------------------------------------------------------------------------------
+-- Public SQL interface for admins.
+--------------------------------------------------------------------------------------------------
+
+CREATE VIEW sluice.workflow_summary AS
+SELECT w.id, w.name, w.owner_role, w.spec_user AS "user", w.project, w.run_id,
+       w.num_jobs, w.unfinished_jobs,
+       (w.run_id > 0 AND w.unfinished_jobs = 0 AND w.canceled_at IS NULL) AS is_complete,
+       (w.canceled_at IS NOT NULL) AS is_canceled,
+       coalesce(c.uninitialized, 0) AS uninitialized, coalesce(c.blocked, 0) AS blocked,
+       coalesce(c.ready, 0) AS ready, coalesce(c.pending, 0) AS pending,
+       coalesce(c.running, 0) AS running, coalesce(c.completed, 0) AS completed,
+       coalesce(c.failed, 0) AS failed, coalesce(c.canceled, 0) AS canceled,
+       coalesce(c.terminated, 0) AS terminated, coalesce(c.disabled, 0) AS disabled,
+       (SELECT count(*) FROM sluice.workers k WHERE k.workflow_id = w.id AND k.status = 'running') AS live_workers,
+       w.created_at, w.initialized_at, w.completed_at, w.canceled_at
+  FROM sluice.workflows w
+  LEFT JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE status = 'uninitialized') AS uninitialized,
+           count(*) FILTER (WHERE status = 'blocked') AS blocked,
+           count(*) FILTER (WHERE status = 'ready') AS ready,
+           count(*) FILTER (WHERE status = 'pending') AS pending,
+           count(*) FILTER (WHERE status = 'running') AS running,
+           count(*) FILTER (WHERE status = 'completed') AS completed,
+           count(*) FILTER (WHERE status = 'failed') AS failed,
+           count(*) FILTER (WHERE status = 'canceled') AS canceled,
+           count(*) FILTER (WHERE status = 'terminated') AS terminated,
+           count(*) FILTER (WHERE status = 'disabled') AS disabled
+      FROM sluice.jobs j WHERE j.workflow_id = w.id
+  ) c ON true;
+
+COMMENT ON VIEW sluice.workflow_summary IS
+  'One row per workflow: job counts by status, completion, cancellation and live workers.';
+
+CREATE VIEW sluice.live_workers AS
+SELECT k.id, k.workflow_id, k.hostname, k.pid, k.os_user, k.num_cpus, k.memory_bytes, k.num_gpus,
+       k.num_nodes, k.started_at, k.heartbeat_at, now() - k.heartbeat_at AS silent_for,
+       (now() - k.heartbeat_at > k.heartbeat_timeout) AS overdue,
+       (SELECT count(*) FROM sluice.jobs j WHERE j.worker_id = k.id AND j.status IN ('pending', 'running')) AS active_jobs
+  FROM sluice.workers k
+ WHERE k.status = 'running';
+
+COMMENT ON VIEW sluice.live_workers IS
+  'Workers not yet stopped or declared lost, with how long each has been silent.';
+
+-- Down Migration
+DROP SCHEMA sluice CASCADE;

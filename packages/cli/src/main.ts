@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+import { isSluiceError, SluiceError, toSluiceError } from '@sluice/core';
+import { Command, CommanderError } from 'commander';
+import { registerDbCommands } from './db-commands.js';
+import { registerRunCommand } from './run-command.js';
+import { registerWorkerCommand } from './worker-command.js';
+import { registerWorkflowCommands } from './workflow-commands.js';
+
+const program = new Command('sluice')
+  .description('Sluice: PostgreSQL-native workflow engine for HPC sites')
+  .option('--database-url <url>', 'PostgreSQL URL (default: $SLUICE_DATABASE_URL, else the embedded server)')
+  .option('--debug', 'show stack traces and debug logs')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerDbCommands(program);
+registerRunCommand(program);
+registerWorkerCommand(program);
+registerWorkflowCommands(program);
+for (const c of program.commands) {
+  c.exitOverride();
+  for (const sub of c.commands) sub.exitOverride();
+}
+
+const debug = process.argv.includes('--debug');
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // Commander has already printed its message.
+    process.exitCode = e.exitCode === 0 ? 0 : 2;
+  } else {
+    const err = toSluiceError(e);
+    if (isSluiceError(err)) {
+      process.stderr.write(`sluice: ${err.message}\n`);
+      if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+      process.exitCode = err.exitCode;
+    } else {
+      const msg = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`sluice: internal error: ${msg}\n`);
+      if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+      else process.stderr.write('(run with --debug for details)\n');
+      process.exitCode = new SluiceError('SLUICE_INTERNAL').exitCode;
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import { type SluiceDb, workflowsGet, workflowsInitialize, jobsList } from '@sluice/core';
+import type { Command } from 'commander';
+import { type GlobalOptions, logErr, openDatabase } from './cli-context.js';
+import { parseFlag, parseWorkerFlags, type RawWorkerFlags, WorkflowId } from './cli-options.js';
+import { printJson, printTable } from './output-format.js';
+import { addWorkerOptions, runWorker } from './worker-command.js';
+import { createFromSpec, workflowStatusJson } from './workflow-commands.js';
+
+function progressLine(w: Awaited<ReturnType<typeof workflowsGet>>): string {
+  const done = w.num_jobs - w.unfinished_jobs;
+  const width = 30;
+  const filled = w.num_jobs === 0 ? width : Math.round((done / w.num_jobs) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${w.num_jobs} done, ${w.running + w.pending} running, ${w.failed} failed, ${w.canceled + w.terminated} canceled/terminated`;
+}
+
+/** Redraws one progress line on a terminal; silent elsewhere. */
+function startProgress(h: SluiceDb, workflowId: number): () => Promise<void> {
+  if (!process.stderr.isTTY) return async () => {};
+  let last = '';
+  let busy = false;
+  const draw = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const line = progressLine(await workflowsGet(h.db, workflowId));
+      if (line !== last) process.stderr.write(`\r\x1b[2K${line}`);
+      last = line;
+    } catch {
+      // Progress is cosmetic; the worker reports real problems.
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void draw(), 200);
+  return async () => {
+    clearInterval(timer);
+    await draw();
+    process.stderr.write('\n');
+  };
+}
+
+export function registerRunCommand(program: Command): void {
+  addWorkerOptions(
+    program
+      .command('run <spec-or-id>')
+      .description('create (from a spec) and initialize a workflow if needed, then run it here to the end')
+      .option('--json', 'print the final status as JSON'),
+  ).action(async (target: string, raw: RawWorkerFlags, cmd: Command) => {
+    const g = cmd.optsWithGlobals<GlobalOptions>();
+    const flags = parseWorkerFlags(raw);
+    const handle = await openDatabase(g, 3);
+    try {
+      let workflowId: number;
+      if (/^[0-9]+$/.test(target)) {
+        workflowId = parseFlag(WorkflowId, 'workflow-id', target);
+      } else {
+        workflowId = await createFromSpec(handle, target);
+        if (!g.json) logErr(`created workflow ${workflowId}`);
+      }
+      const before = await workflowsGet(handle.db, workflowId);
+      if (before.run_id === 0) {
+        await workflowsInitialize(handle.db, workflowId);
+      }
+      const stopProgress = startProgress(handle, workflowId);
+      let summary: Awaited<ReturnType<typeof runWorker>>;
+      try {
+        summary = await runWorker(handle.url, workflowId, flags, g.debug ?? false);
+      } finally {
+        await stopProgress();
+      }
+      const w = await workflowsGet(handle.db, workflowId);
+      const ok = w.num_jobs === w.completed && !w.is_canceled;
+      if (g.json) {
+        printJson({ ...workflowStatusJson(w), worker: summary, success: ok });
+      } else {
+        const bad = (await jobsList(handle.db, workflowId)).filter((j) => j.status !== 'completed');
+        process.stdout.write(
+          `workflow ${workflowId} (${w.name}): ${w.completed}/${w.num_jobs} jobs completed` +
+            `${w.failed ? `, ${w.failed} failed` : ''}${w.canceled ? `, ${w.canceled} canceled` : ''}` +
+            `${w.terminated ? `, ${w.terminated} terminated` : ''}${w.is_canceled ? ' (workflow canceled)' : ''}\n`,
+        );
+        if (bad.length > 0 && bad.length <= 20) {
+          printTable(bad as unknown as Record<string, unknown>[], ['id', 'name', 'status', 'return_code']);
+        }
+        if (summary.reason === 'nothing-runnable') logErr('the worker left: no remaining job fits its resources');
+      }
+      if (!ok) process.exitCode = 1;
+    } finally {
+      await handle.close();
+    }
+  });
+}

@@ -1,0 +1,242 @@
+import {
+  eventsList,
+  loadSpecFile,
+  resultsList,
+  type SluiceDb,
+  type WorkflowSummaryView,
+  workersReap,
+  workflowsCancel,
+  workflowsCreate,
+  workflowsDelete,
+  workflowsGet,
+  workflowsInitialize,
+  workflowsList,
+  workflowsReinitialize,
+  workflowsResetStatus,
+  jobsList,
+} from '@sluice/core';
+import type { Command } from 'commander';
+import { type GlobalOptions, withDatabase } from './cli-context.js';
+import { JobStatusFlag, parseFlag, WorkflowId } from './cli-options.js';
+import { printJson, printTable } from './output-format.js';
+
+const STATUS_KEYS = [
+  'uninitialized',
+  'blocked',
+  'ready',
+  'pending',
+  'running',
+  'completed',
+  'failed',
+  'canceled',
+  'terminated',
+  'disabled',
+] as const;
+
+export function workflowStatusJson(w: WorkflowSummaryView) {
+  return {
+    id: w.id,
+    name: w.name,
+    owner: w.owner_role,
+    user: w.user,
+    run_id: w.run_id,
+    is_initialized: w.run_id > 0,
+    is_complete: w.is_complete,
+    is_canceled: w.is_canceled,
+    num_jobs: w.num_jobs,
+    live_workers: w.live_workers,
+    job_counts: Object.fromEntries(STATUS_KEYS.map((k) => [k, w[k]])),
+    created_at: w.created_at,
+    completed_at: w.completed_at,
+    canceled_at: w.canceled_at,
+  };
+}
+
+export async function createFromSpec(h: SluiceDb, specPath: string): Promise<number> {
+  const resolved = await loadSpecFile(specPath);
+  return workflowsCreate(h.db, resolved);
+}
+
+/** Status after reaping silent workers, so a dead worker's jobs show as terminated. */
+async function freshStatus(h: SluiceDb, id: number): Promise<WorkflowSummaryView> {
+  await workflowsGet(h.db, id);
+  await workersReap(h.db, id);
+  return workflowsGet(h.db, id);
+}
+
+const workflowIdArg = (id: string) => parseFlag(WorkflowId, 'workflow-id', id);
+const globals = (cmd: Command) => cmd.optsWithGlobals<GlobalOptions>();
+
+export function registerWorkflowCommands(program: Command): void {
+  const wf = program.command('workflows').description('create, inspect and change workflows');
+
+  wf.command('create <spec>')
+    .description('create a workflow from a YAML or JSON spec (not initialized)')
+    .option('--json', 'machine output')
+    .action(async (spec: string, _o, cmd: Command) => {
+      const g = globals(cmd);
+      const id = await withDatabase(g, (h) => createFromSpec(h, spec));
+      if (g.json) printJson({ id });
+      else process.stdout.write(`created workflow ${id}\n`);
+    });
+
+  wf.command('list')
+    .description('list workflows')
+    .option('--json', 'machine output')
+    .action(async (_o, cmd: Command) => {
+      const g = globals(cmd);
+      const rows = await withDatabase(g, (h) => workflowsList(h.db));
+      if (g.json) printJson(rows.map(workflowStatusJson));
+      else
+        printTable(
+          rows.map((w) => ({
+            ...w,
+            state: w.is_canceled ? 'canceled' : w.is_complete ? 'complete' : w.run_id > 0 ? 'active' : 'new',
+            done: `${w.num_jobs - w.unfinished_jobs}/${w.num_jobs}`,
+          })),
+          ['id', 'name', 'owner_role', 'state', 'done', 'running', 'failed', 'created_at'],
+        );
+    });
+
+  wf.command('status <workflow-id>')
+    .description('job counts by status, completion and cancellation')
+    .option('--json', 'machine output')
+    .action(async (id: string, _o, cmd: Command) => {
+      const g = globals(cmd);
+      const w = await withDatabase(g, (h) => freshStatus(h, workflowIdArg(id)));
+      const s = workflowStatusJson(w);
+      if (g.json) return printJson(s);
+      process.stdout.write(
+        `workflow ${w.id} (${w.name}): ${w.is_canceled ? 'canceled' : w.is_complete ? 'complete' : w.run_id > 0 ? `run ${w.run_id} active` : 'not initialized'}, ${w.live_workers} live worker(s)\n`,
+      );
+      printTable(
+        STATUS_KEYS.filter((k) => w[k] > 0).map((k) => ({ status: k, jobs: w[k] })),
+        ['status', 'jobs'],
+      );
+    });
+
+  const lifecycle = (
+    name: string,
+    description: string,
+    fn: (h: SluiceDb, id: number, o: { failedOnly?: boolean }) => Promise<string>,
+  ) =>
+    wf
+      .command(`${name} <workflow-id>`)
+      .description(description)
+      .option('--json', 'machine output')
+      .action(async (id: string, o: { failedOnly?: boolean }, cmd: Command) => {
+        const g = globals(cmd);
+        const workflowId = workflowIdArg(id);
+        const msg = await withDatabase(g, (h) => fn(h, workflowId, o));
+        if (g.json) printJson({ id: workflowId, message: msg });
+        else process.stdout.write(`${msg}\n`);
+      });
+
+  lifecycle('initialize', 'move uninitialized jobs to ready or blocked and start run 1', async (h, id) => {
+    const run = await workflowsInitialize(h.db, id);
+    return `workflow ${id} initialized (run ${run})`;
+  });
+  lifecycle('reinitialize', 're-evaluate uninitialized jobs and start a new run; completed jobs stay completed', async (h, id) => {
+    const run = await workflowsReinitialize(h.db, id);
+    return `workflow ${id} reinitialized (run ${run})`;
+  });
+  lifecycle(
+    'reset-status',
+    'set jobs back to uninitialized (all, or failed/canceled/terminated ones and their dependents)',
+    async (h, id, o) => {
+      await workersReap(h.db, id);
+      const n = await workflowsResetStatus(h.db, id, o.failedOnly ?? false);
+      return `workflow ${id}: ${n} job(s) reset to uninitialized`;
+    },
+  ).option('--failed-only', 'only failed, canceled and terminated jobs and everything downstream of them');
+  lifecycle('cancel', 'cancel the workflow: unfinished jobs become canceled, workers stop their processes', async (h, id) => {
+    const n = await workflowsCancel(h.db, id);
+    return `workflow ${id} canceled (${n} job(s) canceled)`;
+  });
+  lifecycle('delete', 'delete the workflow and everything recorded about it', async (h, id) => {
+    await workflowsDelete(h.db, id);
+    return `workflow ${id} deleted`;
+  });
+
+  const jobs = program.command('jobs').description('inspect jobs');
+  jobs
+    .command('list <workflow-id>')
+    .description("list a workflow's jobs")
+    .option('--status <status>', 'only jobs with this status')
+    .option('--json', 'machine output')
+    .action(async (id: string, o: { status?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const status = o.status === undefined ? undefined : parseFlag(JobStatusFlag, '--status', o.status);
+      const rows = await withDatabase(g, async (h) => {
+        const workflowId = workflowIdArg(id);
+        await workflowsGet(h.db, workflowId);
+        return jobsList(h.db, workflowId, status);
+      });
+      if (g.json) printJson(rows);
+      else printTable(rows as unknown as Record<string, unknown>[], ['id', 'name', 'status', 'return_code', 'exec_time_s', 'worker_id', 'command']);
+    });
+
+  const results = program.command('results').description('inspect job results');
+  results
+    .command('list <workflow-id>')
+    .description('one row per job execution')
+    .option('--json', 'machine output')
+    .action(async (id: string, _o, cmd: Command) => {
+      const g = globals(cmd);
+      const rows = await withDatabase(g, async (h) => {
+        const workflowId = workflowIdArg(id);
+        await workflowsGet(h.db, workflowId);
+        return resultsList(h.db, workflowId);
+      });
+      if (g.json) printJson(rows);
+      else
+        printTable(rows as unknown as Record<string, unknown>[], [
+          'id',
+          'job_id',
+          'job_name',
+          'run_id',
+          'status',
+          'return_code',
+          'exec_time_s',
+          'worker_id',
+          'message',
+        ]);
+    });
+
+  program
+    .command('events <workflow-id>')
+    .description("show a workflow's events")
+    .option('--follow', 'keep printing new events until interrupted')
+    .option('--json', 'machine output (one JSON object per line)')
+    .action(async (id: string, o: { follow?: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      const workflowId = workflowIdArg(id);
+      await withDatabase(g, async (h) => {
+        await workflowsGet(h.db, workflowId);
+        let after = 0;
+        let stop = false;
+        const onSig = () => {
+          stop = true;
+        };
+        process.once('SIGINT', onSig);
+        process.once('SIGTERM', onSig);
+        try {
+          do {
+            const rows = await eventsList(h.db, workflowId, after);
+            for (const e of rows) {
+              after = e.id;
+              if (g.json) process.stdout.write(`${JSON.stringify(e)}\n`);
+              else
+                process.stdout.write(
+                  `${e.created_at.toISOString()}  ${e.kind.padEnd(22)} ${e.job_id ? `job=${e.job_id} ` : ''}${e.worker_id ? `worker=${e.worker_id} ` : ''}${e.data ? JSON.stringify(e.data) : ''}\n`,
+                );
+            }
+            if (o.follow && !stop) await new Promise((r) => setTimeout(r, 500));
+          } while (o.follow && !stop);
+        } finally {
+          process.off('SIGINT', onSig);
+          process.off('SIGTERM', onSig);
+        }
+      });
+    });
+}

@@ -1,0 +1,73 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { SluiceError } from '../errors.js';
+import type { Database } from './database-types.js';
+
+// Ids and counts are bigint in SQL but stay far below 2^53: numbers are what the rest of the
+// code and JSON output want.
+const INT8_OID = 20;
+const INT8_ARRAY_OID = 1016;
+const parseInt8Array = pg.types.getTypeParser(INT8_ARRAY_OID as never) as (v: string) => unknown;
+const typeOverrides = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID) return (v: string) => Number(v);
+    if (oid === (INT8_ARRAY_OID as number)) return (v: string) => (parseInt8Array(v) as string[]).map(Number);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export interface SluiceDb {
+  db: Kysely<Database>;
+  pool: pg.Pool;
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface OpenPoolOptions {
+  max?: number;
+  applicationName?: string;
+}
+
+export function pgClientConfig(url: string, applicationName = 'sluice'): pg.ClientConfig {
+  return { connectionString: url, application_name: applicationName, types: typeOverrides };
+}
+
+/** A pool and a kysely instance over it. No query is sent until one is needed. */
+export function openPool(url: string, opts: OpenPoolOptions = {}): SluiceDb {
+  const pool = new pg.Pool({ ...pgClientConfig(url, opts.applicationName), max: opts.max ?? 4 });
+  // An idle client that loses its server must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    pool,
+    url,
+    close: () => db.destroy(),
+  };
+}
+
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || 'localhost'}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return 'the configured database';
+  }
+}
+
+/** Turns errors from pg into SluiceErrors where they have a user-facing meaning. */
+export function toSluiceError(e: unknown, url?: string): unknown {
+  if (e instanceof SluiceError) return e;
+  const err = e as { code?: string; hint?: string; message?: string; errors?: unknown[] };
+  if (err?.hint && /^[A-Z_]+$/.test(err.hint)) {
+    return new SluiceError(err.hint as never, err.message);
+  }
+  const connectCodes = ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', '3D000', '28P01', '28000'];
+  const code = err?.code ?? (err?.errors?.[0] as { code?: string } | undefined)?.code;
+  if (code && connectCodes.includes(code)) {
+    const where = url ? ` at ${describeUrl(url)}` : '';
+    const reason = err.message || code;
+    return new SluiceError('DB_CONNECT_FAILED', `cannot connect to PostgreSQL${where}: ${reason}`);
+  }
+  return e;
+}

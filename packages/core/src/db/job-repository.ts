@@ -1,0 +1,127 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database, JobRow, JobStatus } from './database-types.js';
+
+type Db = Kysely<Database>;
+
+export interface ClaimLimits {
+  workerId: number;
+  limit: number;
+  /** false: take any ready job up to `limit` (the worker was given --max-parallel-jobs) */
+  useResources: boolean;
+  freeCpus: number;
+  freeMemoryBytes: number;
+  freeGpus: number;
+  freeNodes: number;
+  /** null: no time limit */
+  maxRuntimeSeconds: number | null;
+}
+
+export async function jobsClaimReady(db: Db, c: ClaimLimits): Promise<JobRow[]> {
+  const r = await sql<JobRow>`
+    SELECT * FROM sluice.jobs_claim(${c.workerId}, ${c.limit}, ${c.useResources}, ${c.freeCpus},
+      ${c.freeMemoryBytes}, ${c.freeGpus}, ${c.freeNodes}, ${c.maxRuntimeSeconds})`.execute(db);
+  return r.rows;
+}
+
+export async function jobsStart(db: Db, workerId: number, starts: { jobId: number; startedAt: Date }[]): Promise<number[]> {
+  if (starts.length === 0) return [];
+  const r = await sql<{ id: number }>`
+    SELECT id FROM sluice.jobs_start(${workerId}, ${starts.map((s) => s.jobId)}::bigint[],
+      ${starts.map((s) => s.startedAt)}::timestamptz[]) AS id`.execute(db);
+  return r.rows.map((x) => x.id);
+}
+
+export interface JobCompletion {
+  jobId: number;
+  attempt: number;
+  status: Extract<JobStatus, 'completed' | 'failed' | 'canceled' | 'terminated'>;
+  returnCode: number | null;
+  startedAt: Date | null;
+  completedAt: Date;
+  message: string | null;
+  stdoutPath: string | null;
+  stderrPath: string | null;
+}
+
+/** Records a batch of finished executions in one transaction; returns the job ids accepted. */
+export async function jobsComplete(db: Db, workerId: number, done: JobCompletion[]): Promise<number[]> {
+  if (done.length === 0) return [];
+  const r = await sql<{ id: number }>`
+    SELECT id FROM sluice.jobs_complete(${workerId},
+      ${done.map((d) => d.jobId)}::bigint[], ${done.map((d) => d.attempt)}::int[],
+      ${done.map((d) => d.status)}::sluice.job_status[], ${done.map((d) => d.returnCode)}::int[],
+      ${done.map((d) => d.startedAt)}::timestamptz[], ${done.map((d) => d.completedAt)}::timestamptz[],
+      ${done.map((d) => d.message)}::text[], ${done.map((d) => d.stdoutPath)}::text[],
+      ${done.map((d) => d.stderrPath)}::text[]) AS id`.execute(db);
+  return r.rows.map((x) => x.id);
+}
+
+export interface JobListRow {
+  id: number;
+  name: string;
+  status: JobStatus;
+  command: string;
+  worker_id: number | null;
+  attempt: number;
+  return_code: number | null;
+  exec_time_s: number | null;
+}
+
+export function jobsList(db: Db, workflowId: number, status?: JobStatus): Promise<JobListRow[]> {
+  let q = db
+    .selectFrom('sluice.jobs as j')
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('sluice.results as r')
+          .select(['r.return_code', 'r.exec_time_s'])
+          .whereRef('r.job_id', '=', 'j.id')
+          .whereRef('r.attempt', '=', 'j.attempt')
+          .orderBy('r.id', 'desc')
+          .limit(1)
+          .as('r'),
+      (join) => join.onTrue(),
+    )
+    .select(['j.id', 'j.name', 'j.status', 'j.command', 'j.worker_id', 'j.attempt', 'r.return_code', 'r.exec_time_s'])
+    .where('j.workflow_id', '=', workflowId);
+  if (status) q = q.where('j.status', '=', status);
+  return q.orderBy('j.id').execute() as Promise<JobListRow[]>;
+}
+
+/** Jobs of a worker that are claimed or running (for a worker checking what it still owns). */
+export async function jobsActiveForWorker(db: Db, workerId: number): Promise<{ id: number; status: JobStatus }[]> {
+  return db
+    .selectFrom('sluice.jobs')
+    .select(['id', 'status'])
+    .where('worker_id', '=', workerId)
+    .where('status', 'in', ['pending', 'running'])
+    .execute();
+}
+
+/** Status of a set of jobs, for a worker checking whether its running jobs were canceled. */
+export async function jobsStatuses(db: Db, ids: number[]): Promise<Map<number, JobStatus>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('sluice.jobs').select(['id', 'status']).where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, r.status]));
+}
+
+/** Whether any not-done job of the workflow could still be claimed by a worker with these limits. */
+export async function jobsAnyRunnable(
+  db: Db,
+  workflowId: number,
+  limits: { cpus: number; memoryBytes: number; gpus: number; nodes: number; maxRuntimeSeconds: number | null },
+): Promise<boolean> {
+  const row = await db
+    .selectFrom('sluice.jobs')
+    .select('id')
+    .where('workflow_id', '=', workflowId)
+    .where('status', 'in', ['uninitialized', 'blocked', 'ready'])
+    .where('num_cpus', '<=', limits.cpus)
+    .where('memory_bytes', '<=', limits.memoryBytes)
+    .where('num_gpus', '<=', limits.gpus)
+    .where('num_nodes', '<=', limits.nodes)
+    .$if(limits.maxRuntimeSeconds !== null, (q) => q.where('runtime_seconds', '<=', limits.maxRuntimeSeconds as number))
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}

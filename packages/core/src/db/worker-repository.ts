@@ -1,0 +1,58 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database, WorkerStatus } from './database-types.js';
+
+type Db = Kysely<Database>;
+
+export interface WorkerRegistration {
+  workflowId: number;
+  hostname: string;
+  pid: number;
+  osUser: string | null;
+  numCpus: number;
+  memoryBytes: number;
+  numGpus: number;
+  numNodes: number;
+  maxParallelJobs: number | null;
+  endsAt: Date | null;
+  heartbeatTimeoutSeconds: number;
+}
+
+export interface RegisteredWorker {
+  id: number;
+  run_id: number;
+}
+
+export async function workersRegister(db: Db, w: WorkerRegistration): Promise<RegisteredWorker> {
+  const r = await sql<RegisteredWorker>`
+    SELECT id, run_id FROM sluice.workers_register(${w.workflowId}, ${w.hostname}, ${w.pid}, ${w.osUser},
+      ${w.numCpus}, ${w.memoryBytes}, ${w.numGpus}, ${w.numNodes}, ${w.maxParallelJobs}, ${w.endsAt},
+      make_interval(secs => ${w.heartbeatTimeoutSeconds}))`.execute(db);
+  const row = r.rows[0];
+  if (!row) throw new Error('internal: worker registration returned no row');
+  return row;
+}
+
+/** Returns the worker's status after the beat, or null when it is no longer running. */
+export async function workersHeartbeat(db: Db, workerId: number): Promise<WorkerStatus | null> {
+  const r = await sql<{ s: WorkerStatus | null }>`SELECT sluice.workers_heartbeat(${workerId}) AS s`.execute(db);
+  return r.rows[0]?.s ?? null;
+}
+
+export async function workersStop(db: Db, workerId: number): Promise<void> {
+  await sql`SELECT sluice.workers_stop(${workerId})`.execute(db);
+}
+
+/** Declares silent workers of a workflow lost; returns how many. */
+export async function workersReap(db: Db, workflowId: number): Promise<number> {
+  const r = await sql<{ n: number }>`SELECT sluice.workers_reap(${workflowId}) AS n`.execute(db);
+  return r.rows[0]?.n ?? 0;
+}
+
+export function workersList(db: Db, workflowId: number) {
+  return db
+    .selectFrom('sluice.workers')
+    .select(['id', 'hostname', 'pid', 'status', 'num_cpus', 'memory_bytes', 'num_gpus', 'started_at', 'heartbeat_at', 'stopped_at'])
+    .where('workflow_id', '=', workflowId)
+    .orderBy('id')
+    .execute();
+}

@@ -1,0 +1,4 @@
+export * from './job-process.js';
+export * from './machine-resources.js';
+export * from './wakeup.js';
+export * from './worker.js';

@@ -1,0 +1,18 @@
+import os from 'node:os';
+
+export interface MachineResources {
+  numCpus: number;
+  memoryBytes: number;
+  numGpus: number;
+  numNodes: number;
+}
+
+/** What this machine offers when the user gives no limits. GPUs are never guessed. */
+export function detectMachineResources(): MachineResources {
+  return {
+    numCpus: typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length,
+    memoryBytes: os.totalmem(),
+    numGpus: 0,
+    numNodes: 1,
+  };
+}

@@ -1,0 +1,406 @@
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  type JobCompletion,
+  type JobRow,
+  jobsAnyRunnable,
+  jobsClaimReady,
+  jobsComplete,
+  jobsStart,
+  jobsStatuses,
+  NotificationListener,
+  openPool,
+  type SluiceDb,
+  SluiceError,
+  workersHeartbeat,
+  workersReap,
+  workersRegister,
+  workersStop,
+  workflowsGet,
+} from '@sluice/core';
+import { JobProcess } from './job-process.js';
+import { detectMachineResources } from './machine-resources.js';
+import { Wakeup } from './wakeup.js';
+
+export interface WorkerOptions {
+  url: string;
+  workflowId: number;
+  outputDir: string;
+  /** run at most this many jobs at once and ignore resource requirements */
+  maxParallelJobs?: number | null;
+  numCpus?: number;
+  memoryBytes?: number;
+  numGpus?: number;
+  numNodes?: number;
+  /** the worker claims no job whose runtime does not fit in what is left of this */
+  timeLimitSeconds?: number | null;
+  pollIntervalMs?: number;
+  heartbeatIntervalMs?: number;
+  /** others may declare this worker lost after this much silence */
+  heartbeatTimeoutMs?: number;
+  /** after SIGTERM to jobs that support termination, how long before SIGKILL */
+  terminationGraceMs?: number;
+  /** most jobs claimed in one transaction */
+  claimBatchSize?: number;
+  log?: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
+}
+
+/**
+ * The worker loop's states (docs/state-machines.md):
+ * starting -> running -> draining -> stopping -> stopped.
+ * `running` claims and starts jobs; `draining` claims nothing and waits for (or terminates)
+ * the jobs it has; `stopping` deregisters.
+ */
+export type WorkerState = 'starting' | 'running' | 'draining' | 'stopping' | 'stopped';
+
+export type WorkerExitReason = 'complete' | 'canceled' | 'signal' | 'nothing-runnable' | 'lost' | 'time-limit';
+
+interface RunningJob {
+  job: JobRow;
+  proc: JobProcess;
+  startedAt: Date;
+  stdoutPath: string;
+  stderrPath: string;
+  /** set when the worker itself stops the job: the status to record instead of exit-code based */
+  stopAs: 'terminated' | 'canceled' | null;
+}
+
+export interface WorkerSummary {
+  workerId: number;
+  reason: WorkerExitReason;
+  jobsRun: number;
+}
+
+export class Worker {
+  state: WorkerState = 'starting';
+  workerId = 0;
+  private readonly opts: Required<Omit<WorkerOptions, 'maxParallelJobs' | 'timeLimitSeconds' | 'log'>> &
+    Pick<WorkerOptions, 'maxParallelJobs' | 'timeLimitSeconds'>;
+  private readonly log: NonNullable<WorkerOptions['log']>;
+  private handle: SluiceDb;
+  private listener: NotificationListener;
+  private readonly wake = new Wakeup();
+  private readonly running = new Map<number, RunningJob>();
+  private readonly completions: JobCompletion[] = [];
+  private flushing: Promise<void> | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private stopReason: WorkerExitReason | null = null;
+  private workflowChanged = true;
+  private endsAt: Date | null = null;
+  private jobsRun = 0;
+
+  constructor(options: WorkerOptions) {
+    const machine = detectMachineResources();
+    this.opts = {
+      numCpus: machine.numCpus,
+      memoryBytes: machine.memoryBytes,
+      numGpus: machine.numGpus,
+      numNodes: machine.numNodes,
+      pollIntervalMs: 10_000,
+      heartbeatIntervalMs: 5_000,
+      heartbeatTimeoutMs: 60_000,
+      terminationGraceMs: 10_000,
+      claimBatchSize: 64,
+      ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+    } as typeof this.opts;
+    this.log = options.log ?? (() => {});
+    this.handle = openPool(this.opts.url, { max: 3, applicationName: 'sluice-worker' });
+    this.listener = new NotificationListener({
+      url: this.opts.url,
+      onNotify: (n) => {
+        if (n === null || n.workflowId === this.opts.workflowId) {
+          if (n === null || n.channel === 'sluice_workflow_state') this.workflowChanged = true;
+          this.wake.signal();
+        }
+      },
+      onStateChange: (s, err) => {
+        if (s === 'disconnected') this.log('warn', `notification connection lost (${err?.message ?? 'closed'}); polling until it is back`);
+      },
+    });
+  }
+
+  /** Asks the worker to stop claiming, terminate its jobs and leave (SIGTERM/SIGINT). */
+  requestStop(reason: WorkerExitReason = 'signal'): void {
+    if (this.stopReason === null) this.stopReason = reason;
+    this.wake.signal();
+  }
+
+  async run(): Promise<WorkerSummary> {
+    const db = this.handle.db;
+    try {
+      mkdirSync(path.join(this.opts.outputDir, 'job_stdio'), { recursive: true });
+      if (this.opts.timeLimitSeconds) this.endsAt = new Date(Date.now() + this.opts.timeLimitSeconds * 1000);
+      const reg = await workersRegister(db, {
+        workflowId: this.opts.workflowId,
+        hostname: os.hostname(),
+        pid: process.pid,
+        osUser: os.userInfo().username,
+        numCpus: this.opts.numCpus,
+        memoryBytes: this.opts.memoryBytes,
+        numGpus: this.opts.numGpus,
+        numNodes: this.opts.numNodes,
+        maxParallelJobs: this.opts.maxParallelJobs ?? null,
+        endsAt: this.endsAt,
+        heartbeatTimeoutSeconds: this.opts.heartbeatTimeoutMs / 1000,
+      });
+      this.workerId = reg.id;
+      this.log('info', `worker ${this.workerId} registered for workflow ${this.opts.workflowId}`);
+      await this.listener.start();
+      this.startHeartbeat();
+      this.state = 'running';
+      await this.mainLoop();
+      this.state = 'draining';
+      await this.drain();
+    } finally {
+      this.state = 'stopping';
+      if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+      await this.flushCompletions().catch((e) => this.log('error', `recording results failed: ${errMsg(e)}`));
+      if (this.workerId && this.stopReason !== 'lost') {
+        await workersStop(db, this.workerId).catch((e) => this.log('warn', `deregistering failed: ${errMsg(e)}`));
+      }
+      await this.listener.stop();
+      await this.handle.close();
+      this.state = 'stopped';
+    }
+    return { workerId: this.workerId, reason: this.stopReason ?? 'complete', jobsRun: this.jobsRun };
+  }
+
+  private async mainLoop(): Promise<void> {
+    const db = this.handle.db;
+    while (this.stopReason === null) {
+      if (this.workflowChanged) {
+        this.workflowChanged = false;
+        const wf = await workflowsGet(db, this.opts.workflowId);
+        if (wf.is_canceled) {
+          this.stopReason = 'canceled';
+          break;
+        }
+      }
+      if (this.endsAt && Date.now() >= this.endsAt.getTime()) {
+        this.stopReason = 'time-limit';
+        break;
+      }
+      const claimed = await this.claim();
+      if (claimed.length > 0) {
+        await this.startJobs(claimed);
+        continue;
+      }
+      if (this.running.size === 0 && this.completions.length === 0 && !this.flushing) {
+        const reason = await this.idleExitReason();
+        if (reason) {
+          this.stopReason = reason;
+          break;
+        }
+      }
+      await this.wake.wait(this.opts.pollIntervalMs);
+    }
+  }
+
+  /** Why an idle worker should leave, or null to keep waiting. The tables decide, not an empty claim. */
+  private async idleExitReason(): Promise<WorkerExitReason | null> {
+    const db = this.handle.db;
+    await workersReap(db, this.opts.workflowId);
+    const wf = await workflowsGet(db, this.opts.workflowId);
+    if (wf.is_canceled) return 'canceled';
+    if (wf.run_id > 0 && wf.unfinished_jobs === 0) return 'complete';
+    const runnable = await jobsAnyRunnable(db, this.opts.workflowId, {
+      cpus: this.opts.maxParallelJobs ? Number.MAX_SAFE_INTEGER : this.opts.numCpus,
+      memoryBytes: this.opts.maxParallelJobs ? Number.MAX_SAFE_INTEGER : this.opts.memoryBytes,
+      gpus: this.opts.maxParallelJobs ? Number.MAX_SAFE_INTEGER : this.opts.numGpus,
+      nodes: this.opts.maxParallelJobs ? Number.MAX_SAFE_INTEGER : this.opts.numNodes,
+      maxRuntimeSeconds: this.remainingSeconds(),
+    });
+    if (!runnable && wf.pending + wf.running === 0) {
+      this.log(
+        'warn',
+        `no remaining job of workflow ${this.opts.workflowId} fits this worker (${this.opts.numCpus} cpus, ` +
+          `${this.opts.memoryBytes} bytes, ${this.opts.numGpus} gpus, time left ${this.remainingSeconds() ?? 'unlimited'} s)`,
+      );
+      return 'nothing-runnable';
+    }
+    return null;
+  }
+
+  private remainingSeconds(): number | null {
+    return this.endsAt ? Math.max(0, Math.floor((this.endsAt.getTime() - Date.now()) / 1000)) : null;
+  }
+
+  private async claim(): Promise<JobRow[]> {
+    const busy = [...this.running.values()];
+    if (this.opts.maxParallelJobs) {
+      const limit = Math.min(this.opts.maxParallelJobs - busy.length, this.opts.claimBatchSize);
+      if (limit <= 0) return [];
+      return jobsClaimReady(this.handle.db, {
+        workerId: this.workerId,
+        limit,
+        useResources: false,
+        freeCpus: 0,
+        freeMemoryBytes: 0,
+        freeGpus: 0,
+        freeNodes: 0,
+        maxRuntimeSeconds: this.remainingSeconds(),
+      });
+    }
+    const sum = (f: (j: JobRow) => number) => busy.reduce((acc, r) => acc + f(r.job), 0);
+    const free = {
+      cpus: this.opts.numCpus - sum((j) => j.num_cpus),
+      mem: this.opts.memoryBytes - sum((j) => j.memory_bytes),
+      gpus: this.opts.numGpus - sum((j) => j.num_gpus),
+      nodes: this.opts.numNodes,
+    };
+    if (free.cpus < 0 || free.mem < 0) return [];
+    return jobsClaimReady(this.handle.db, {
+      workerId: this.workerId,
+      limit: this.opts.claimBatchSize,
+      useResources: true,
+      freeCpus: free.cpus,
+      freeMemoryBytes: free.mem,
+      freeGpus: free.gpus,
+      freeNodes: free.nodes,
+      maxRuntimeSeconds: this.remainingSeconds(),
+    });
+  }
+
+  private async startJobs(jobs: JobRow[]): Promise<void> {
+    const starts: { jobId: number; startedAt: Date }[] = [];
+    for (const job of jobs) {
+      const base = path.join(this.opts.outputDir, 'job_stdio', `wf${job.workflow_id}_job${job.id}_run${job.attempt}`);
+      const stdoutPath = path.resolve(`${base}.o`);
+      const stderrPath = path.resolve(`${base}.e`);
+      const startedAt = new Date();
+      let proc: JobProcess;
+      try {
+        proc = new JobProcess({
+          command: job.command,
+          invocationScript: job.invocation_script,
+          cwd: process.cwd(),
+          stdoutPath,
+          stderrPath,
+          env: {
+            ...process.env,
+            SLUICE_WORKFLOW_ID: String(job.workflow_id),
+            SLUICE_JOB_ID: String(job.id),
+            SLUICE_JOB_NAME: job.name,
+            SLUICE_OUTPUT_DIR: path.resolve(this.opts.outputDir),
+            SLUICE_WORKER_ID: String(this.workerId),
+          },
+        });
+      } catch (e) {
+        this.queueCompletion({
+          jobId: job.id,
+          attempt: job.attempt,
+          status: 'failed',
+          returnCode: null,
+          startedAt,
+          completedAt: new Date(),
+          message: `could not start: ${errMsg(e)}`,
+          stdoutPath: null,
+          stderrPath: null,
+        });
+        continue;
+      }
+      const entry: RunningJob = { job, proc, startedAt, stdoutPath, stderrPath, stopAs: null };
+      this.running.set(job.id, entry);
+      this.jobsRun++;
+      starts.push({ jobId: job.id, startedAt });
+      void proc.exited.then((exit) => {
+        this.running.delete(job.id);
+        const status = entry.stopAs ?? (exit.returnCode === 0 && !exit.error ? 'completed' : 'failed');
+        this.queueCompletion({
+          jobId: job.id,
+          attempt: job.attempt,
+          status,
+          returnCode: exit.error ? null : exit.returnCode,
+          startedAt,
+          completedAt: new Date(),
+          message: exit.error ? `could not start: ${exit.error.message}` : exit.signal ? `killed by ${exit.signal}` : null,
+          stdoutPath,
+          stderrPath,
+        });
+      });
+    }
+    if (starts.length > 0) await jobsStart(this.handle.db, this.workerId, starts);
+  }
+
+  /**
+   * Completions that arrive while a batch is being written wait for the next one, so a busy
+   * worker records many per transaction and an idle one records each at once.
+   */
+  private queueCompletion(c: JobCompletion): void {
+    this.completions.push(c);
+    if (!this.flushing) {
+      this.flushing = this.flushCompletions().finally(() => {
+        this.flushing = null;
+        this.wake.signal();
+      });
+    }
+  }
+
+  private async flushCompletions(): Promise<void> {
+    while (this.completions.length > 0) {
+      const batch = this.completions.splice(0, this.completions.length);
+      try {
+        await jobsComplete(this.handle.db, this.workerId, batch);
+      } catch (e) {
+        this.log('error', `recording ${batch.length} result(s) failed, will retry: ${errMsg(e)}`);
+        this.completions.unshift(...batch);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private startHeartbeat(): void {
+    this.heartbeatTimer = setInterval(() => {
+      void this.beat();
+    }, this.opts.heartbeatIntervalMs);
+  }
+
+  private async beat(): Promise<void> {
+    const db = this.handle.db;
+    try {
+      const status = await workersHeartbeat(db, this.workerId);
+      if (status !== 'running') {
+        this.log('error', `worker ${this.workerId} was declared lost by another process; stopping its jobs`);
+        this.requestStop('lost');
+        return;
+      }
+      await workersReap(db, this.opts.workflowId);
+      if (this.running.size > 0) {
+        // A canceled workflow's running jobs must stop even if the NOTIFY was missed.
+        const statuses = await jobsStatuses(db, [...this.running.keys()]);
+        if ([...statuses.values()].some((s) => s === 'canceled')) {
+          this.workflowChanged = true;
+          this.wake.signal();
+        }
+      }
+    } catch (e) {
+      this.log('warn', `heartbeat failed: ${errMsg(e)}`);
+    }
+  }
+
+  /** Stops what is still running according to why the worker leaves, then waits for it. */
+  private async drain(): Promise<void> {
+    const reason = this.stopReason;
+    if (this.running.size > 0 && reason !== 'complete' && reason !== 'nothing-runnable') {
+      const stopAs = reason === 'canceled' ? 'canceled' : 'terminated';
+      this.log('info', `stopping ${this.running.size} running job(s) (${reason})`);
+      for (const r of this.running.values()) {
+        r.stopAs = stopAs;
+        r.proc.kill(r.job.supports_termination ? 'SIGTERM' : 'SIGKILL');
+      }
+      const grace = setTimeout(() => {
+        for (const r of this.running.values()) r.proc.kill('SIGKILL');
+      }, this.opts.terminationGraceMs);
+      await Promise.all([...this.running.values()].map((r) => r.proc.exited));
+      clearTimeout(grace);
+    } else {
+      await Promise.all([...this.running.values()].map((r) => r.proc.exited));
+    }
+    if (this.flushing) await this.flushing;
+  }
+}
+
+function errMsg(e: unknown): string {
+  return e instanceof SluiceError || e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,59 @@
+import type { ResolvedJob, ResolvedWorkflow } from '../../packages/core/src/index.js';
+
+export interface JobSketch {
+  deps?: string[];
+  command?: string;
+  cob?: boolean;
+  rr?: string;
+  supportsTermination?: boolean;
+}
+
+/**
+ * A ResolvedWorkflow from a compact sketch, for tests of the database and the worker that do
+ * not need the spec loader: `{ a: {}, b: { deps: ['a'] } }`.
+ */
+export function buildWorkflow(
+  jobs: Record<string, JobSketch>,
+  extra: Partial<ResolvedWorkflow> = {},
+): ResolvedWorkflow {
+  const names = Object.keys(jobs);
+  const index = new Map(names.map((n, i) => [n, i]));
+  const resolvedJobs: ResolvedJob[] = names.map((name) => {
+    const j = jobs[name] ?? {};
+    return {
+      name,
+      command: j.command ?? 'true',
+      invocationScript: null,
+      resourceRequirements: j.rr ?? 'default',
+      scheduler: null,
+      cancelOnBlockingJobFailure: j.cob ?? true,
+      supportsTermination: j.supportsTermination ?? false,
+      dependsOn: (j.deps ?? []).map((d) => {
+        const i = index.get(d);
+        if (i === undefined) throw new Error(`sketch: unknown job ${d}`);
+        return i;
+      }),
+      inputFiles: [],
+      outputFiles: [],
+      inputUserData: [],
+      outputUserData: [],
+    };
+  });
+  return {
+    name: 'sketch',
+    description: null,
+    user: null,
+    project: null,
+    metadata: null,
+    resourceRequirements: [
+      { name: 'default', numCpus: 1, numGpus: 0, numNodes: 1, memory: '1m', memoryBytes: 1 << 20, runtime: 'PT1H', runtimeSeconds: 3600 },
+    ],
+    slurmSchedulers: [],
+    slurmDefaults: {},
+    files: [],
+    userData: [],
+    jobs: resolvedJobs,
+    actions: [],
+    ...extra,
+  };
+}
