@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type JobStatus,
   jobsClaimReady,
   jobsComplete,
-  type JobStatus,
   workersRegister,
   workflowsCancel,
   workflowsCreate,
@@ -99,7 +99,12 @@ async function expectCountsRecomputable(workflowId: number): Promise<void> {
 describe('workflow lifecycle in SQL', () => {
   it('initialize makes jobs without dependencies ready and the rest blocked', async () => {
     const id = await create({ a: {}, b: { deps: ['a'] }, c: { deps: ['a', 'b'] }, d: {} });
-    expect(await statuses(id)).toEqual({ a: 'uninitialized', b: 'uninitialized', c: 'uninitialized', d: 'uninitialized' });
+    expect(await statuses(id)).toEqual({
+      a: 'uninitialized',
+      b: 'uninitialized',
+      c: 'uninitialized',
+      d: 'uninitialized',
+    });
     expect(await workflowsInitialize(t.handle.db, id)).toBe(1);
     expect(await statuses(id)).toEqual({ a: 'ready', b: 'blocked', c: 'blocked', d: 'ready' });
     await expect(workflowsInitialize(t.handle.db, id)).rejects.toThrow(/already initialized/);
@@ -160,7 +165,12 @@ describe('workflow lifecycle in SQL', () => {
     await finish(id, { job1: 'failed', job2: 'completed', unrelated: 'completed' });
     expect(await statuses(id)).toMatchObject({ post: 'canceled' });
     expect(await workflowsResetStatus(t.handle.db, id, true)).toBe(2);
-    expect(await statuses(id)).toEqual({ job1: 'uninitialized', job2: 'completed', post: 'uninitialized', unrelated: 'completed' });
+    expect(await statuses(id)).toEqual({
+      job1: 'uninitialized',
+      job2: 'completed',
+      post: 'uninitialized',
+      unrelated: 'completed',
+    });
     await expectCountsRecomputable(id);
     expect(await workflowsReinitialize(t.handle.db, id)).toBe(2);
     expect(await statuses(id)).toEqual({ job1: 'ready', job2: 'completed', post: 'blocked', unrelated: 'completed' });

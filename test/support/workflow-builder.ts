@@ -46,7 +46,16 @@ export function buildWorkflow(
     project: null,
     metadata: null,
     resourceRequirements: [
-      { name: 'default', numCpus: 1, numGpus: 0, numNodes: 1, memory: '1m', memoryBytes: 1 << 20, runtime: 'PT1H', runtimeSeconds: 3600 },
+      {
+        name: 'default',
+        numCpus: 1,
+        numGpus: 0,
+        numNodes: 1,
+        memory: '1m',
+        memoryBytes: 1 << 20,
+        runtime: 'PT1H',
+        runtimeSeconds: 3600,
+      },
     ],
     slurmSchedulers: [],
     slurmDefaults: {},

@@ -15,8 +15,14 @@ export const WorkflowId = z
   .transform(Number);
 export type WorkflowId = z.infer<typeof WorkflowId>;
 
-const PositiveInt = z.string().regex(/^[1-9][0-9]*$/, 'expected a positive integer').transform(Number);
-const NonNegativeInt = z.string().regex(/^[0-9]+$/, 'expected a non-negative integer').transform(Number);
+const PositiveInt = z
+  .string()
+  .regex(/^[1-9][0-9]*$/, 'expected a positive integer')
+  .transform(Number);
+const NonNegativeInt = z
+  .string()
+  .regex(/^[0-9]+$/, 'expected a non-negative integer')
+  .transform(Number);
 const PositiveSeconds = z
   .string()
   .regex(/^[0-9]*\.?[0-9]+$/, 'expected a number of seconds')

@@ -48,7 +48,8 @@ export function registerDbCommands(program: Command): void {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const r = await stopEmbeddedServer();
       if (g.json) printJson(r);
-      else process.stdout.write(r.wasRunning ? 'embedded PostgreSQL stopped\n' : 'embedded PostgreSQL was not running\n');
+      else
+        process.stdout.write(r.wasRunning ? 'embedded PostgreSQL stopped\n' : 'embedded PostgreSQL was not running\n');
     });
 
   db.command('status')
@@ -59,11 +60,18 @@ export function registerDbCommands(program: Command): void {
       const explicit = g.databaseUrl ?? process.env.SLUICE_DATABASE_URL;
       const embedded = explicit ? null : await embeddedServerStatus();
       const url = explicit ?? embedded?.url;
-      const state = url ? await withPool(url, migrationState).catch((e) => ({ error: String((toSluiceError(e, url) as Error).message) })) : null;
+      const state = url
+        ? await withPool(url, migrationState).catch((e) => ({
+            error: String((toSluiceError(e, url) as Error).message),
+          }))
+        : null;
       const out = { database: explicit ? 'external' : 'embedded', url: url ?? null, embedded, migrations: state };
       if (g.json) return printJson(out);
       process.stdout.write(`database: ${out.database}${url ? ` at ${url}` : ''}\n`);
-      if (embedded) process.stdout.write(`embedded server: ${embedded.running ? `running (pid ${embedded.pid})` : 'stopped'}, data in ${embedded.dataDir}\n`);
+      if (embedded)
+        process.stdout.write(
+          `embedded server: ${embedded.running ? `running (pid ${embedded.pid})` : 'stopped'}, data in ${embedded.dataDir}\n`,
+        );
       if (state && 'error' in state) process.stdout.write(`schema: ${state.error}\n`);
       else if (state)
         process.stdout.write(

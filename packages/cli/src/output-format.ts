@@ -2,7 +2,11 @@
 export function formatTable(rows: Record<string, unknown>[], columns: string[]): string {
   const cell = (v: unknown): string => {
     if (v === null || v === undefined) return '';
-    if (v instanceof Date) return v.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+    if (v instanceof Date)
+      return v
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z');
     if (typeof v === 'number' && !Number.isInteger(v)) return v.toFixed(2);
     if (typeof v === 'object') return JSON.stringify(v);
     return String(v);

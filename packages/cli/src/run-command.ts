@@ -1,4 +1,4 @@
-import { type SluiceDb, workflowsGet, workflowsInitialize, jobsList } from '@sluice/core';
+import { jobsList, type SluiceDb, workflowsGet, workflowsInitialize } from '@sluice/core';
 import type { Command } from 'commander';
 import { type GlobalOptions, logErr, openDatabase } from './cli-context.js';
 import { parseFlag, parseWorkerFlags, type RawWorkerFlags, WorkflowId } from './cli-options.js';

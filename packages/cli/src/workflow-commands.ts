@@ -1,5 +1,6 @@
 import {
   eventsList,
+  jobsList,
   loadSpecFile,
   resultsList,
   type SluiceDb,
@@ -13,7 +14,6 @@ import {
   workflowsList,
   workflowsReinitialize,
   workflowsResetStatus,
-  jobsList,
 } from '@sluice/core';
 import type { Command } from 'commander';
 import { type GlobalOptions, withDatabase } from './cli-context.js';
@@ -136,10 +136,14 @@ export function registerWorkflowCommands(program: Command): void {
     const run = await workflowsInitialize(h.db, id);
     return `workflow ${id} initialized (run ${run})`;
   });
-  lifecycle('reinitialize', 're-evaluate uninitialized jobs and start a new run; completed jobs stay completed', async (h, id) => {
-    const run = await workflowsReinitialize(h.db, id);
-    return `workflow ${id} reinitialized (run ${run})`;
-  });
+  lifecycle(
+    'reinitialize',
+    're-evaluate uninitialized jobs and start a new run; completed jobs stay completed',
+    async (h, id) => {
+      const run = await workflowsReinitialize(h.db, id);
+      return `workflow ${id} reinitialized (run ${run})`;
+    },
+  );
   lifecycle(
     'reset-status',
     'set jobs back to uninitialized (all, or failed/canceled/terminated ones and their dependents)',
@@ -149,10 +153,14 @@ export function registerWorkflowCommands(program: Command): void {
       return `workflow ${id}: ${n} job(s) reset to uninitialized`;
     },
   ).option('--failed-only', 'only failed, canceled and terminated jobs and everything downstream of them');
-  lifecycle('cancel', 'cancel the workflow: unfinished jobs become canceled, workers stop their processes', async (h, id) => {
-    const n = await workflowsCancel(h.db, id);
-    return `workflow ${id} canceled (${n} job(s) canceled)`;
-  });
+  lifecycle(
+    'cancel',
+    'cancel the workflow: unfinished jobs become canceled, workers stop their processes',
+    async (h, id) => {
+      const n = await workflowsCancel(h.db, id);
+      return `workflow ${id} canceled (${n} job(s) canceled)`;
+    },
+  );
   lifecycle('delete', 'delete the workflow and everything recorded about it', async (h, id) => {
     await workflowsDelete(h.db, id);
     return `workflow ${id} deleted`;
@@ -173,7 +181,16 @@ export function registerWorkflowCommands(program: Command): void {
         return jobsList(h.db, workflowId, status);
       });
       if (g.json) printJson(rows);
-      else printTable(rows as unknown as Record<string, unknown>[], ['id', 'name', 'status', 'return_code', 'exec_time_s', 'worker_id', 'command']);
+      else
+        printTable(rows as unknown as Record<string, unknown>[], [
+          'id',
+          'name',
+          'status',
+          'return_code',
+          'exec_time_s',
+          'worker_id',
+          'command',
+        ]);
     });
 
   const results = program.command('results').description('inspect job results');

@@ -18,7 +18,14 @@ export interface JobExit {
   error?: Error;
 }
 
-const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGUSR1: 10, SIGUSR2: 12 };
+const SIGNAL_NUMBERS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGKILL: 9,
+  SIGTERM: 15,
+  SIGUSR1: 10,
+  SIGUSR2: 12,
+};
 
 /** A job's shell in its own process group, so that stopping it stops everything it started. */
 export class JobProcess {

@@ -115,7 +115,8 @@ export class Worker {
         }
       },
       onStateChange: (s, err) => {
-        if (s === 'disconnected') this.log('warn', `notification connection lost (${err?.message ?? 'closed'}); polling until it is back`);
+        if (s === 'disconnected')
+          this.log('warn', `notification connection lost (${err?.message ?? 'closed'}); polling until it is back`);
       },
     });
   }
@@ -314,7 +315,11 @@ export class Worker {
           returnCode: exit.error ? null : exit.returnCode,
           startedAt,
           completedAt: new Date(),
-          message: exit.error ? `could not start: ${exit.error.message}` : exit.signal ? `killed by ${exit.signal}` : null,
+          message: exit.error
+            ? `could not start: ${exit.error.message}`
+            : exit.signal
+              ? `killed by ${exit.signal}`
+              : null,
           stdoutPath,
           stderrPath,
         });

@@ -62,7 +62,16 @@ export function toSluiceError(e: unknown, url?: string): unknown {
   if (err?.hint && /^[A-Z_]+$/.test(err.hint)) {
     return new SluiceError(err.hint as never, err.message);
   }
-  const connectCodes = ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', '3D000', '28P01', '28000'];
+  const connectCodes = [
+    'ECONNREFUSED',
+    'ENOTFOUND',
+    'ETIMEDOUT',
+    'EHOSTUNREACH',
+    'ECONNRESET',
+    '3D000',
+    '28P01',
+    '28000',
+  ];
   const code = err?.code ?? (err?.errors?.[0] as { code?: string } | undefined)?.code;
   if (code && connectCodes.includes(code)) {
     const where = url ? ` at ${describeUrl(url)}` : '';

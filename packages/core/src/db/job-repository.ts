@@ -23,7 +23,11 @@ export async function jobsClaimReady(db: Db, c: ClaimLimits): Promise<JobRow[]> 
   return r.rows;
 }
 
-export async function jobsStart(db: Db, workerId: number, starts: { jobId: number; startedAt: Date }[]): Promise<number[]> {
+export async function jobsStart(
+  db: Db,
+  workerId: number,
+  starts: { jobId: number; startedAt: Date }[],
+): Promise<number[]> {
   if (starts.length === 0) return [];
   const r = await sql<{ id: number }>`
     SELECT id FROM sluice.jobs_start(${workerId}, ${starts.map((s) => s.jobId)}::bigint[],

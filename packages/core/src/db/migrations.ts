@@ -17,9 +17,7 @@ export function codeMigrations(): string[] {
 }
 
 export async function appliedMigrations(handle: SluiceDb): Promise<string[] | null> {
-  const exists = await sql<{ t: string | null }>`SELECT to_regclass('sluice.migrations')::text AS t`.execute(
-    handle.db,
-  );
+  const exists = await sql<{ t: string | null }>`SELECT to_regclass('sluice.migrations')::text AS t`.execute(handle.db);
   if (!exists.rows[0]?.t) return null;
   const rows = await handle.db.selectFrom('sluice.migrations').select('name').orderBy('id').execute();
   return rows.map((r) => r.name);

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { type Channel, CHANNELS } from './channels.js';
+import { CHANNELS, type Channel } from './channels.js';
 import { pgClientConfig } from './connection.js';
 
 export interface Notification {

@@ -51,7 +51,18 @@ export async function workersReap(db: Db, workflowId: number): Promise<number> {
 export function workersList(db: Db, workflowId: number) {
   return db
     .selectFrom('sluice.workers')
-    .select(['id', 'hostname', 'pid', 'status', 'num_cpus', 'memory_bytes', 'num_gpus', 'started_at', 'heartbeat_at', 'stopped_at'])
+    .select([
+      'id',
+      'hostname',
+      'pid',
+      'status',
+      'num_cpus',
+      'memory_bytes',
+      'num_gpus',
+      'started_at',
+      'heartbeat_at',
+      'stopped_at',
+    ])
     .where('workflow_id', '=', workflowId)
     .orderBy('id')
     .execute();

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
-import type { ResolvedWorkflow } from '../spec/resolved-workflow.js';
 import { SluiceError } from '../errors.js';
+import type { ResolvedWorkflow } from '../spec/resolved-workflow.js';
 import type { Database, WorkflowSummaryView } from './database-types.js';
 
 type Db = Kysely<Database>;

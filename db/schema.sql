@@ -1,0 +1,1610 @@
+--
+-- PostgreSQL database dump
+--
+
+--
+-- Name: sluice; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA sluice;
+
+--
+-- Name: action_type; Type: TYPE; Schema: sluice; Owner: -
+--
+
+CREATE TYPE sluice.action_type AS ENUM (
+    'run_commands',
+    'schedule_nodes'
+);
+
+--
+-- Name: event_kind; Type: TYPE; Schema: sluice; Owner: -
+--
+
+CREATE TYPE sluice.event_kind AS ENUM (
+    'workflow_created',
+    'workflow_initialized',
+    'workflow_reinitialized',
+    'workflow_reset',
+    'workflow_canceled',
+    'workflow_completed',
+    'job_started',
+    'job_finished',
+    'worker_started',
+    'worker_stopped',
+    'worker_lost',
+    'action_pending',
+    'action_started',
+    'action_finished'
+);
+
+--
+-- Name: job_status; Type: TYPE; Schema: sluice; Owner: -
+--
+
+CREATE TYPE sluice.job_status AS ENUM (
+    'uninitialized',
+    'blocked',
+    'ready',
+    'pending',
+    'running',
+    'completed',
+    'failed',
+    'canceled',
+    'terminated',
+    'disabled'
+);
+
+--
+-- Name: trigger_type; Type: TYPE; Schema: sluice; Owner: -
+--
+
+CREATE TYPE sluice.trigger_type AS ENUM (
+    'on_workflow_start',
+    'on_workflow_complete',
+    'on_jobs_ready',
+    'on_jobs_complete',
+    'on_worker_start',
+    'on_worker_complete'
+);
+
+--
+-- Name: worker_status; Type: TYPE; Schema: sluice; Owner: -
+--
+
+CREATE TYPE sluice.worker_status AS ENUM (
+    'running',
+    'stopped',
+    'lost'
+);
+
+--
+-- Name: job_status_is_done(sluice.job_status); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.job_status_is_done(s sluice.job_status) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT s IN ('completed', 'failed', 'canceled', 'terminated', 'disabled') $$;
+
+--
+-- Name: job_status_is_terminal(sluice.job_status); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.job_status_is_terminal(s sluice.job_status) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT s IN ('completed', 'failed', 'canceled', 'terminated') $$;
+
+--
+-- Name: job_status_is_unsuccessful(sluice.job_status); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.job_status_is_unsuccessful(s sluice.job_status) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT s IN ('failed', 'canceled', 'terminated') $$;
+
+--
+-- Name: jobs; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.jobs (
+    id bigint NOT NULL,
+    workflow_id bigint NOT NULL,
+    name text NOT NULL,
+    command text NOT NULL,
+    invocation_script text,
+    status sluice.job_status DEFAULT 'uninitialized'::sluice.job_status NOT NULL,
+    resource_requirements_id bigint NOT NULL,
+    scheduler_id bigint,
+    num_cpus integer NOT NULL,
+    num_gpus integer NOT NULL,
+    num_nodes integer NOT NULL,
+    memory_bytes bigint NOT NULL,
+    runtime_seconds bigint NOT NULL,
+    cancel_on_blocking_job_failure boolean DEFAULT true NOT NULL,
+    supports_termination boolean DEFAULT false NOT NULL,
+    unfinished_deps integer DEFAULT 0 NOT NULL,
+    worker_id bigint,
+    attempt integer DEFAULT 0 NOT NULL,
+    claimed_at timestamp with time zone,
+    started_at timestamp with time zone,
+    CONSTRAINT jobs_claimed_has_worker CHECK (((status <> ALL (ARRAY['pending'::sluice.job_status, 'running'::sluice.job_status])) OR (worker_id IS NOT NULL))),
+    CONSTRAINT jobs_unfinished_deps_nonnegative CHECK ((unfinished_deps >= 0))
+);
+
+--
+-- Name: jobs_claim(bigint, integer, boolean, integer, bigint, integer, integer, bigint); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.jobs_claim(p_worker_id bigint, p_limit integer, p_use_resources boolean, p_free_cpus integer, p_free_memory_bytes bigint, p_free_gpus integer, p_free_nodes integer, p_max_runtime_seconds bigint) RETURNS SETOF sluice.jobs
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_workflow_id bigint;
+  v_ids bigint[] := '{}';
+  v_cand record;
+  v_cpus integer := p_free_cpus;
+  v_mem bigint := p_free_memory_bytes;
+  v_gpus integer := p_free_gpus;
+  v_nodes integer := p_free_nodes;
+BEGIN
+  SELECT w.workflow_id INTO v_workflow_id
+    FROM sluice.workers w JOIN sluice.workflows f ON f.id = w.workflow_id
+   WHERE w.id = p_worker_id AND w.status = 'running' AND f.canceled_at IS NULL;
+  IF v_workflow_id IS NULL OR p_limit <= 0 THEN
+    RETURN;
+  END IF;
+
+  IF NOT p_use_resources THEN
+    RETURN QUERY
+    WITH picked AS MATERIALIZED (
+      SELECT id FROM sluice.jobs
+       WHERE workflow_id = v_workflow_id AND status = 'ready'
+         AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
+       ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, id
+       LIMIT p_limit
+       FOR UPDATE SKIP LOCKED
+    )
+    UPDATE sluice.jobs j
+       SET status = 'pending', worker_id = p_worker_id, attempt = j.attempt + 1,
+           claimed_at = now(), started_at = NULL
+      FROM picked WHERE j.id = picked.id
+    RETURNING j.*;
+    RETURN;
+  END IF;
+
+  FOR v_cand IN
+    SELECT id, num_cpus, memory_bytes, num_gpus, num_nodes FROM sluice.jobs
+     WHERE workflow_id = v_workflow_id AND status = 'ready'
+       AND num_cpus <= v_cpus AND memory_bytes <= v_mem AND num_gpus <= v_gpus AND num_nodes <= v_nodes
+       AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
+     ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, id
+     LIMIT 1000
+  LOOP
+    CONTINUE WHEN v_cand.num_cpus > v_cpus OR v_cand.memory_bytes > v_mem
+               OR v_cand.num_gpus > v_gpus OR v_cand.num_nodes > v_nodes;
+    PERFORM 1 FROM sluice.jobs WHERE id = v_cand.id AND status = 'ready' FOR UPDATE SKIP LOCKED;
+    CONTINUE WHEN NOT FOUND;
+    v_ids := v_ids || v_cand.id;
+    v_cpus := v_cpus - v_cand.num_cpus;
+    v_mem := v_mem - v_cand.memory_bytes;
+    v_gpus := v_gpus - v_cand.num_gpus;
+    v_nodes := v_nodes - v_cand.num_nodes;
+    EXIT WHEN cardinality(v_ids) >= p_limit;
+  END LOOP;
+
+  IF cardinality(v_ids) = 0 THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+  UPDATE sluice.jobs j
+     SET status = 'pending', worker_id = p_worker_id, attempt = j.attempt + 1,
+         claimed_at = now(), started_at = NULL
+   WHERE j.id = ANY (v_ids)
+  RETURNING j.*;
+END $$;
+
+--
+-- Name: jobs_complete(bigint, bigint[], integer[], sluice.job_status[], integer[], timestamp with time zone[], timestamp with time zone[], text[], text[], text[]); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.jobs_complete(p_worker_id bigint, p_job_ids bigint[], p_attempts integer[], p_statuses sluice.job_status[], p_return_codes integer[], p_started_at timestamp with time zone[], p_completed_at timestamp with time zone[], p_messages text[], p_stdout_paths text[], p_stderr_paths text[]) RETURNS SETOF bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_worker sluice.workers;
+  v_wf sluice.workflows;
+  v_ids bigint[];
+BEGIN
+  SELECT * INTO v_worker FROM sluice.workers WHERE id = p_worker_id;
+  IF NOT FOUND OR v_worker.status = 'lost' THEN
+    RETURN;
+  END IF;
+  v_wf := sluice.workflow_lock(v_worker.workflow_id);
+
+  SELECT array_agg(j.id ORDER BY j.id) INTO v_ids
+    FROM (SELECT j.id FROM sluice.jobs j
+            JOIN unnest(p_job_ids, p_attempts) AS i(job_id, attempt) ON i.job_id = j.id
+           WHERE j.worker_id = p_worker_id AND j.attempt = i.attempt
+           ORDER BY j.id FOR NO KEY UPDATE OF j) j;
+  IF v_ids IS NULL THEN
+    RETURN;
+  END IF;
+
+  UPDATE sluice.jobs j SET status = i.status
+    FROM unnest(p_job_ids, p_statuses) AS i(job_id, status)
+   WHERE j.id = i.job_id AND j.id = ANY (v_ids) AND j.status IN ('pending', 'running');
+
+  INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, return_code,
+                              started_at, completed_at, message, stdout_path, stderr_path)
+  SELECT v_worker.workflow_id, i.job_id, p_worker_id, v_wf.run_id, i.attempt, i.status, i.return_code,
+         i.started_at, i.completed_at, i.message, i.stdout_path, i.stderr_path
+    FROM unnest(p_job_ids, p_attempts, p_statuses, p_return_codes, p_started_at, p_completed_at,
+                p_messages, p_stdout_paths, p_stderr_paths)
+         AS i(job_id, attempt, status, return_code, started_at, completed_at, message, stdout_path, stderr_path)
+   WHERE i.job_id = ANY (v_ids);
+
+  INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
+  SELECT v_worker.workflow_id, 'job_finished', i.job_id, p_worker_id,
+         jsonb_build_object('status', i.status, 'return_code', i.return_code, 'attempt', i.attempt)
+    FROM unnest(p_job_ids, p_attempts, p_statuses, p_return_codes) AS i(job_id, attempt, status, return_code)
+   WHERE i.job_id = ANY (v_ids);
+
+  RETURN QUERY SELECT unnest(v_ids);
+END $$;
+
+--
+-- Name: jobs_start(bigint, bigint[], timestamp with time zone[]); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.jobs_start(p_worker_id bigint, p_job_ids bigint[], p_started_at timestamp with time zone[]) RETURNS SETOF bigint
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  RETURN QUERY
+  WITH started AS (
+    UPDATE sluice.jobs j SET status = 'running', started_at = s.started_at
+      FROM unnest(p_job_ids, p_started_at) AS s(job_id, started_at)
+     WHERE j.id = s.job_id AND j.worker_id = p_worker_id AND j.status = 'pending'
+    RETURNING j.id, j.workflow_id, j.attempt
+  ), logged AS (
+    INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
+    SELECT workflow_id, 'job_started', id, p_worker_id, jsonb_build_object('attempt', attempt)
+      FROM started
+  )
+  SELECT id FROM started;
+END $$;
+
+--
+-- Name: tg_jobs__count_deleted(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_jobs__count_deleted() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  UPDATE sluice.workflows w
+     SET num_jobs = w.num_jobs - c.n,
+         unfinished_jobs = w.unfinished_jobs - c.unfinished
+    FROM (SELECT workflow_id, count(*) AS n,
+                 count(*) FILTER (WHERE NOT sluice.job_status_is_done(status)) AS unfinished
+            FROM old_rows GROUP BY workflow_id) c
+   WHERE w.id = c.workflow_id;
+  RETURN NULL;
+END $$;
+
+--
+-- Name: tg_jobs__count_inserted(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_jobs__count_inserted() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  UPDATE sluice.workflows w
+     SET num_jobs = w.num_jobs + c.n,
+         unfinished_jobs = w.unfinished_jobs + c.unfinished,
+         completed_at = NULL
+    FROM (SELECT workflow_id, count(*) AS n,
+                 count(*) FILTER (WHERE NOT sluice.job_status_is_done(status)) AS unfinished
+            FROM new_rows GROUP BY workflow_id) c
+   WHERE w.id = c.workflow_id;
+  RETURN NULL;
+END $$;
+
+--
+-- Name: tg_jobs__status_change(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_jobs__status_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_done_changed bigint[];
+  v_unsuccessful bigint[];
+  v_ready_workflows bigint[];
+  v_finished_workflows bigint[];
+  v_wf bigint;
+BEGIN
+  SELECT array_agg(n.id ORDER BY n.id)
+           FILTER (WHERE sluice.job_status_is_done(n.status) <> sluice.job_status_is_done(o.status)),
+         array_agg(n.id ORDER BY n.id)
+           FILTER (WHERE sluice.job_status_is_unsuccessful(n.status)
+                     AND NOT sluice.job_status_is_done(o.status)),
+         array_agg(DISTINCT n.workflow_id) FILTER (WHERE n.status = 'ready')
+    INTO v_done_changed, v_unsuccessful, v_ready_workflows
+    FROM new_rows n JOIN old_rows o ON o.id = n.id
+   WHERE n.status <> o.status;
+
+  IF v_done_changed IS NOT NULL THEN
+    -- Dependents are shared between concurrent completions: lock them in id order.
+    PERFORM 1 FROM sluice.jobs j
+     WHERE j.id IN (SELECT d.job_id FROM sluice.job_dependencies d
+                     WHERE d.depends_on_job_id = ANY (v_done_changed))
+     ORDER BY j.id FOR NO KEY UPDATE;
+
+    IF v_unsuccessful IS NOT NULL THEN
+      WITH RECURSIVE doomed (id) AS (
+        SELECT d.job_id FROM sluice.job_dependencies d
+          JOIN sluice.jobs j ON j.id = d.job_id
+         WHERE d.depends_on_job_id = ANY (v_unsuccessful)
+           AND j.status = 'blocked' AND j.cancel_on_blocking_job_failure
+        UNION
+        SELECT d.job_id FROM doomed x
+          JOIN sluice.job_dependencies d ON d.depends_on_job_id = x.id
+          JOIN sluice.jobs j ON j.id = d.job_id
+         WHERE j.status = 'blocked' AND j.cancel_on_blocking_job_failure
+      )
+      UPDATE sluice.jobs j SET status = 'canceled'
+        FROM (SELECT DISTINCT id FROM doomed) x
+       WHERE j.id = x.id;
+    END IF;
+
+    UPDATE sluice.jobs j
+       SET unfinished_deps = j.unfinished_deps + c.delta,
+           status = CASE WHEN j.status = 'blocked' AND j.unfinished_deps + c.delta = 0
+                         THEN 'ready'::sluice.job_status ELSE j.status END
+      FROM (SELECT d.job_id,
+                   sum(CASE WHEN sluice.job_status_is_done(n.status) THEN -1 ELSE 1 END)::int AS delta
+              FROM new_rows n
+              JOIN old_rows o ON o.id = n.id
+              JOIN sluice.job_dependencies d ON d.depends_on_job_id = n.id
+             WHERE sluice.job_status_is_done(n.status) <> sluice.job_status_is_done(o.status)
+             GROUP BY d.job_id) c
+     WHERE j.id = c.job_id AND c.delta <> 0;
+
+    WITH changed AS (
+      UPDATE sluice.workflows w
+         SET unfinished_jobs = w.unfinished_jobs + c.delta,
+             completed_at = CASE WHEN w.unfinished_jobs + c.delta = 0 THEN now() END
+        FROM (SELECT n.workflow_id,
+                     sum(CASE WHEN sluice.job_status_is_done(n.status) THEN -1 ELSE 1 END)::int AS delta
+                FROM new_rows n JOIN old_rows o ON o.id = n.id
+               WHERE sluice.job_status_is_done(n.status) <> sluice.job_status_is_done(o.status)
+               GROUP BY n.workflow_id) c
+       WHERE w.id = c.workflow_id AND c.delta <> 0
+      RETURNING w.id, w.run_id, w.unfinished_jobs, w.canceled_at
+    ), finished AS (
+      INSERT INTO sluice.events (workflow_id, kind, data)
+      SELECT id, 'workflow_completed', jsonb_build_object('run_id', run_id)
+        FROM changed WHERE unfinished_jobs = 0 AND run_id > 0 AND canceled_at IS NULL
+    )
+    SELECT array_agg(id) INTO v_finished_workflows FROM changed WHERE unfinished_jobs = 0;
+
+    IF v_finished_workflows IS NOT NULL THEN
+      FOREACH v_wf IN ARRAY v_finished_workflows LOOP
+        PERFORM pg_notify('sluice_workflow_state', v_wf::text);
+      END LOOP;
+    END IF;
+  END IF;
+
+  IF v_ready_workflows IS NOT NULL THEN
+    FOREACH v_wf IN ARRAY v_ready_workflows LOOP
+      PERFORM pg_notify('sluice_jobs_ready', v_wf::text);
+    END LOOP;
+  END IF;
+  RETURN NULL;
+END $$;
+
+--
+-- Name: workers_heartbeat(bigint); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.workers_heartbeat(p_worker_id bigint) RETURNS sluice.worker_status
+    LANGUAGE sql
+    AS $$
+  UPDATE sluice.workers SET heartbeat_at = now()
+   WHERE id = p_worker_id AND status = 'running'
+  RETURNING status;
+$$;
+
+--
+-- Name: workers_reap(bigint); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.workers_reap(p_workflow_id bigint) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_lost bigint[];
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM sluice.workers
+                  WHERE workflow_id = p_workflow_id AND status = 'running'
+                    AND heartbeat_at < now() - heartbeat_timeout) THEN
+    RETURN 0;
+  END IF;
+  PERFORM sluice.workflow_lock(p_workflow_id);
+
+  WITH lost AS (
+    UPDATE sluice.workers SET status = 'lost', stopped_at = now()
+     WHERE workflow_id = p_workflow_id AND status = 'running'
+       AND heartbeat_at < now() - heartbeat_timeout
+    RETURNING id
+  )
+  SELECT array_agg(id ORDER BY id) INTO v_lost FROM lost;
+  IF v_lost IS NULL THEN
+    RETURN 0;
+  END IF;
+
+  PERFORM 1 FROM sluice.jobs
+   WHERE worker_id = ANY (v_lost) AND status IN ('pending', 'running') ORDER BY id FOR NO KEY UPDATE;
+  WITH terminated AS (
+    UPDATE sluice.jobs SET status = 'terminated'
+     WHERE worker_id = ANY (v_lost) AND status IN ('pending', 'running')
+    RETURNING *
+  )
+  INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, started_at, message)
+  SELECT t.workflow_id, t.id, t.worker_id, w.run_id, t.attempt, 'terminated', t.started_at,
+         'worker ' || t.worker_id || ' was lost (no heartbeat)'
+    FROM terminated t JOIN sluice.workflows w ON w.id = t.workflow_id;
+
+  INSERT INTO sluice.events (workflow_id, kind, worker_id)
+  SELECT p_workflow_id, 'worker_lost', unnest(v_lost);
+  RETURN cardinality(v_lost);
+END $$;
+
+--
+-- Name: workers; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.workers (
+    id bigint NOT NULL,
+    workflow_id bigint NOT NULL,
+    run_id integer NOT NULL,
+    hostname text NOT NULL,
+    pid integer NOT NULL,
+    os_user text,
+    num_cpus integer NOT NULL,
+    memory_bytes bigint NOT NULL,
+    num_gpus integer NOT NULL,
+    num_nodes integer NOT NULL,
+    max_parallel_jobs integer,
+    ends_at timestamp with time zone,
+    scheduler_id bigint,
+    status sluice.worker_status DEFAULT 'running'::sluice.worker_status NOT NULL,
+    heartbeat_timeout interval NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    heartbeat_at timestamp with time zone DEFAULT now() NOT NULL,
+    stopped_at timestamp with time zone,
+    CONSTRAINT workers_max_parallel_jobs_positive CHECK (((max_parallel_jobs IS NULL) OR (max_parallel_jobs >= 1))),
+    CONSTRAINT workers_stopped_at_matches_status CHECK (((status = 'running'::sluice.worker_status) = (stopped_at IS NULL)))
+);
+
+--
+-- Name: workers_register(bigint, text, integer, text, integer, bigint, integer, integer, integer, timestamp with time zone, interval); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.workers_register(p_workflow_id bigint, p_hostname text, p_pid integer, p_os_user text, p_num_cpus integer, p_memory_bytes bigint, p_num_gpus integer, p_num_nodes integer, p_max_parallel_jobs integer, p_ends_at timestamp with time zone, p_heartbeat_timeout interval) RETURNS sluice.workers
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_wf sluice.workflows;
+  v_worker sluice.workers;
+BEGIN
+  SELECT * INTO v_wf FROM sluice.workflows WHERE id = p_workflow_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'workflow % does not exist', p_workflow_id
+      USING ERRCODE = 'no_data_found', HINT = 'WORKFLOW_NOT_FOUND';
+  END IF;
+  INSERT INTO sluice.workers (workflow_id, run_id, hostname, pid, os_user, num_cpus, memory_bytes,
+                              num_gpus, num_nodes, max_parallel_jobs, ends_at, heartbeat_timeout)
+  VALUES (p_workflow_id, v_wf.run_id, p_hostname, p_pid, p_os_user, p_num_cpus, p_memory_bytes,
+          p_num_gpus, p_num_nodes, p_max_parallel_jobs, p_ends_at, p_heartbeat_timeout)
+  RETURNING * INTO v_worker;
+  INSERT INTO sluice.events (workflow_id, kind, worker_id, data)
+  VALUES (p_workflow_id, 'worker_started', v_worker.id,
+          jsonb_build_object('hostname', p_hostname, 'pid', p_pid));
+  RETURN v_worker;
+END $$;
+
+--
+-- Name: workers_stop(bigint); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.workers_stop(p_worker_id bigint) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_workflow_id bigint;
+BEGIN
+  UPDATE sluice.workers SET status = 'stopped', stopped_at = now()
+   WHERE id = p_worker_id AND status = 'running'
+  RETURNING workflow_id INTO v_workflow_id;
+  IF FOUND THEN
+    INSERT INTO sluice.events (workflow_id, kind, worker_id) VALUES (v_workflow_id, 'worker_stopped', p_worker_id);
+  END IF;
+END $$;
+
+--
+-- Name: workflow_cancel(bigint); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.workflow_cancel(p_workflow_id bigint) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_canceled integer;
+BEGIN
+  PERFORM sluice.workflow_lock(p_workflow_id);
+  UPDATE sluice.workflows SET canceled_at = coalesce(canceled_at, now()) WHERE id = p_workflow_id;
+  PERFORM 1 FROM sluice.jobs
+   WHERE workflow_id = p_workflow_id AND NOT sluice.job_status_is_done(status)
+   ORDER BY id FOR NO KEY UPDATE;
+  UPDATE sluice.jobs SET status = 'canceled'
+   WHERE workflow_id = p_workflow_id AND NOT sluice.job_status_is_done(status);
+  GET DIAGNOSTICS v_canceled = ROW_COUNT;
+  INSERT INTO sluice.events (workflow_id, kind, data)
+  VALUES (p_workflow_id, 'workflow_canceled', jsonb_build_object('jobs', v_canceled));
+  PERFORM pg_notify('sluice_workflow_state', p_workflow_id::text);
+  RETURN v_canceled;
+END $$;
+
+--
+-- Name: workflow_initialize(bigint); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.workflow_initialize(p_workflow_id bigint) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_wf sluice.workflows;
+BEGIN
+  v_wf := sluice.workflow_lock(p_workflow_id);
+  IF v_wf.run_id > 0 THEN
+    RAISE EXCEPTION 'workflow % is already initialized (run %); use reinitialize', p_workflow_id, v_wf.run_id
+      USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'WORKFLOW_STATE';
+  END IF;
+  RETURN sluice.workflow_start_run(p_workflow_id, 'workflow_initialized');
+END $$;
+
+--
+-- Name: workflows; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.workflows (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    description text,
+    spec_user text,
+    owner_role name DEFAULT CURRENT_USER NOT NULL,
+    project text,
+    metadata jsonb,
+    slurm_defaults jsonb DEFAULT '{}'::jsonb NOT NULL,
+    run_id integer DEFAULT 0 NOT NULL,
+    num_jobs integer DEFAULT 0 NOT NULL,
+    unfinished_jobs integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    initialized_at timestamp with time zone,
+    completed_at timestamp with time zone,
+    canceled_at timestamp with time zone,
+    CONSTRAINT workflows_job_counts_valid CHECK (((unfinished_jobs >= 0) AND (unfinished_jobs <= num_jobs))),
+    CONSTRAINT workflows_name_not_empty CHECK ((name <> ''::text)),
+    CONSTRAINT workflows_run_id_nonnegative CHECK ((run_id >= 0))
+);
+
+--
+-- Name: workflow_lock(bigint); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.workflow_lock(p_workflow_id bigint) RETURNS sluice.workflows
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_row sluice.workflows;
+BEGIN
+  SELECT * INTO v_row FROM sluice.workflows WHERE id = p_workflow_id FOR NO KEY UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'workflow % does not exist', p_workflow_id
+      USING ERRCODE = 'no_data_found', HINT = 'WORKFLOW_NOT_FOUND';
+  END IF;
+  RETURN v_row;
+END $$;
+
+--
+-- Name: workflow_reinitialize(bigint); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.workflow_reinitialize(p_workflow_id bigint) RETURNS integer
+    LANGUAGE sql
+    AS $$
+  SELECT sluice.workflow_start_run(p_workflow_id, 'workflow_reinitialized')
+$$;
+
+--
+-- Name: workflow_reset_status(bigint, boolean); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.workflow_reset_status(p_workflow_id bigint, p_failed_only boolean) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_ids bigint[];
+  v_busy integer;
+  v_reset integer;
+BEGIN
+  PERFORM sluice.workflow_lock(p_workflow_id);
+
+  IF p_failed_only THEN
+    WITH RECURSIVE affected (id) AS (
+      SELECT id FROM sluice.jobs
+       WHERE workflow_id = p_workflow_id AND sluice.job_status_is_unsuccessful(status)
+      UNION
+      SELECT d.job_id FROM affected a JOIN sluice.job_dependencies d ON d.depends_on_job_id = a.id
+    )
+    SELECT array_agg(id ORDER BY id) INTO v_ids FROM (SELECT DISTINCT id FROM affected) s;
+  ELSE
+    SELECT array_agg(id ORDER BY id) INTO v_ids FROM sluice.jobs WHERE workflow_id = p_workflow_id;
+  END IF;
+  v_ids := coalesce(v_ids, '{}');
+
+  SELECT count(*) INTO v_busy FROM sluice.jobs
+   WHERE id = ANY (v_ids) AND status IN ('pending', 'running');
+  IF v_busy > 0 THEN
+    RAISE EXCEPTION 'workflow % has % claimed or running jobs to reset; cancel it or wait', p_workflow_id, v_busy
+      USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'WORKFLOW_STATE';
+  END IF;
+
+  PERFORM 1 FROM sluice.jobs WHERE id = ANY (v_ids) ORDER BY id FOR NO KEY UPDATE;
+  UPDATE sluice.jobs SET status = 'uninitialized', claimed_at = NULL, started_at = NULL
+   WHERE id = ANY (v_ids) AND status <> 'uninitialized';
+  GET DIAGNOSTICS v_reset = ROW_COUNT;
+
+  UPDATE sluice.workflows SET canceled_at = NULL WHERE id = p_workflow_id;
+  INSERT INTO sluice.events (workflow_id, kind, data)
+  VALUES (p_workflow_id, 'workflow_reset',
+          jsonb_build_object('failed_only', p_failed_only, 'jobs', v_reset));
+  RETURN v_reset;
+END $$;
+
+--
+-- Name: workflow_start_run(bigint, sluice.event_kind); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.workflow_start_run(p_workflow_id bigint, p_kind sluice.event_kind) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_wf sluice.workflows;
+  v_moved integer;
+BEGIN
+  v_wf := sluice.workflow_lock(p_workflow_id);
+  IF v_wf.canceled_at IS NOT NULL THEN
+    RAISE EXCEPTION 'workflow % is canceled; reset its status first', p_workflow_id
+      USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'WORKFLOW_CANCELED';
+  END IF;
+
+  UPDATE sluice.workflows
+     SET run_id = run_id + 1, initialized_at = now(),
+         completed_at = CASE WHEN unfinished_jobs = 0 THEN now() END
+   WHERE id = p_workflow_id;
+
+  PERFORM 1 FROM sluice.jobs
+   WHERE workflow_id = p_workflow_id AND status = 'uninitialized' ORDER BY id FOR NO KEY UPDATE;
+
+  UPDATE sluice.jobs j
+     SET unfinished_deps = c.unfinished,
+         status = CASE
+           WHEN j.cancel_on_blocking_job_failure AND c.unsuccessful > 0 THEN 'canceled'::sluice.job_status
+           WHEN c.unfinished = 0 THEN 'ready'::sluice.job_status
+           ELSE 'blocked'::sluice.job_status END
+    FROM (SELECT j2.id,
+                 count(dep.id) FILTER (WHERE NOT sluice.job_status_is_done(dep.status)) AS unfinished,
+                 count(dep.id) FILTER (WHERE sluice.job_status_is_unsuccessful(dep.status)) AS unsuccessful
+            FROM sluice.jobs j2
+            LEFT JOIN sluice.job_dependencies d ON d.job_id = j2.id
+            LEFT JOIN sluice.jobs dep ON dep.id = d.depends_on_job_id
+           WHERE j2.workflow_id = p_workflow_id AND j2.status = 'uninitialized'
+           GROUP BY j2.id) c
+   WHERE j.id = c.id;
+  GET DIAGNOSTICS v_moved = ROW_COUNT;
+
+  INSERT INTO sluice.events (workflow_id, kind, data)
+  VALUES (p_workflow_id, p_kind, jsonb_build_object('run_id', v_wf.run_id + 1, 'jobs', v_moved));
+  PERFORM pg_notify('sluice_workflow_state', p_workflow_id::text);
+  RETURN v_wf.run_id + 1;
+END $$;
+
+--
+-- Name: events; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.events (
+    id bigint NOT NULL,
+    workflow_id bigint NOT NULL,
+    kind sluice.event_kind NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    job_id bigint,
+    worker_id bigint,
+    action_id bigint,
+    data jsonb
+);
+
+--
+-- Name: events_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -
+--
+
+ALTER TABLE sluice.events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME sluice.events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: files; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.files (
+    id bigint NOT NULL,
+    workflow_id bigint NOT NULL,
+    name text NOT NULL,
+    path text NOT NULL
+);
+
+--
+-- Name: files_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -
+--
+
+ALTER TABLE sluice.files ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME sluice.files_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: job_dependencies; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.job_dependencies (
+    job_id bigint NOT NULL,
+    depends_on_job_id bigint NOT NULL,
+    CONSTRAINT job_dependencies_not_self CHECK ((job_id <> depends_on_job_id))
+);
+
+--
+-- Name: job_input_files; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.job_input_files (
+    job_id bigint NOT NULL,
+    file_id bigint NOT NULL
+);
+
+--
+-- Name: job_input_user_data; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.job_input_user_data (
+    job_id bigint NOT NULL,
+    user_data_id bigint NOT NULL
+);
+
+--
+-- Name: job_output_files; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.job_output_files (
+    job_id bigint NOT NULL,
+    file_id bigint NOT NULL
+);
+
+--
+-- Name: job_output_user_data; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.job_output_user_data (
+    job_id bigint NOT NULL,
+    user_data_id bigint NOT NULL
+);
+
+--
+-- Name: jobs_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -
+--
+
+ALTER TABLE sluice.jobs ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME sluice.jobs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: live_workers; Type: VIEW; Schema: sluice; Owner: -
+--
+
+CREATE VIEW sluice.live_workers AS
+ SELECT k.id,
+    k.workflow_id,
+    k.hostname,
+    k.pid,
+    k.os_user,
+    k.num_cpus,
+    k.memory_bytes,
+    k.num_gpus,
+    k.num_nodes,
+    k.started_at,
+    k.heartbeat_at,
+    (now() - k.heartbeat_at) AS silent_for,
+    ((now() - k.heartbeat_at) > k.heartbeat_timeout) AS overdue,
+    ( SELECT count(*) AS count
+           FROM sluice.jobs j
+          WHERE ((j.worker_id = k.id) AND (j.status = ANY (ARRAY['pending'::sluice.job_status, 'running'::sluice.job_status])))) AS active_jobs
+   FROM sluice.workers k
+  WHERE (k.status = 'running'::sluice.worker_status);
+
+--
+-- Name: VIEW live_workers; Type: COMMENT; Schema: sluice; Owner: -
+--
+
+COMMENT ON VIEW sluice.live_workers IS 'Workers not yet stopped or declared lost, with how long each has been silent.';
+
+--
+-- Name: migrations; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.migrations (
+    id integer NOT NULL,
+    name character varying(255) NOT NULL,
+    run_on timestamp without time zone NOT NULL
+);
+
+--
+-- Name: migrations_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -
+--
+
+CREATE SEQUENCE sluice.migrations_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: migrations_id_seq; Type: SEQUENCE OWNED BY; Schema: sluice; Owner: -
+--
+
+ALTER SEQUENCE sluice.migrations_id_seq OWNED BY sluice.migrations.id;
+
+--
+-- Name: resource_requirements; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.resource_requirements (
+    id bigint NOT NULL,
+    workflow_id bigint NOT NULL,
+    name text NOT NULL,
+    num_cpus integer NOT NULL,
+    num_gpus integer NOT NULL,
+    num_nodes integer NOT NULL,
+    memory text NOT NULL,
+    memory_bytes bigint NOT NULL,
+    runtime text NOT NULL,
+    runtime_seconds bigint NOT NULL,
+    CONSTRAINT resource_requirements_amounts_valid CHECK (((num_cpus >= 0) AND (num_gpus >= 0) AND (num_nodes >= 1) AND (memory_bytes >= 0) AND (runtime_seconds >= 0)))
+);
+
+--
+-- Name: resource_requirements_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -
+--
+
+ALTER TABLE sluice.resource_requirements ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME sluice.resource_requirements_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: results; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.results (
+    id bigint NOT NULL,
+    workflow_id bigint NOT NULL,
+    job_id bigint NOT NULL,
+    worker_id bigint,
+    run_id integer NOT NULL,
+    attempt integer NOT NULL,
+    status sluice.job_status NOT NULL,
+    return_code integer,
+    started_at timestamp with time zone,
+    completed_at timestamp with time zone DEFAULT now() NOT NULL,
+    exec_time_s double precision GENERATED ALWAYS AS (EXTRACT(epoch FROM (completed_at - started_at))) STORED,
+    message text,
+    stdout_path text,
+    stderr_path text,
+    CONSTRAINT results_status_terminal CHECK (sluice.job_status_is_terminal(status))
+);
+
+--
+-- Name: results_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -
+--
+
+ALTER TABLE sluice.results ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME sluice.results_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: slurm_schedulers; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.slurm_schedulers (
+    id bigint NOT NULL,
+    workflow_id bigint NOT NULL,
+    name text NOT NULL,
+    account text,
+    partition text,
+    walltime text,
+    nodes integer,
+    mem text,
+    gres text,
+    qos text,
+    ntasks_per_node integer,
+    tmp text,
+    extra text
+);
+
+--
+-- Name: slurm_schedulers_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -
+--
+
+ALTER TABLE sluice.slurm_schedulers ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME sluice.slurm_schedulers_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: user_data; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.user_data (
+    id bigint NOT NULL,
+    workflow_id bigint NOT NULL,
+    name text NOT NULL,
+    data jsonb
+);
+
+--
+-- Name: user_data_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -
+--
+
+ALTER TABLE sluice.user_data ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME sluice.user_data_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: workers_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -
+--
+
+ALTER TABLE sluice.workers ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME sluice.workers_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: workflow_action_jobs; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.workflow_action_jobs (
+    action_id bigint NOT NULL,
+    job_id bigint NOT NULL
+);
+
+--
+-- Name: workflow_actions; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.workflow_actions (
+    id bigint NOT NULL,
+    workflow_id bigint NOT NULL,
+    "position" integer NOT NULL,
+    trigger_type sluice.trigger_type NOT NULL,
+    action_type sluice.action_type NOT NULL,
+    persistent boolean NOT NULL,
+    commands text[],
+    scheduler_id bigint,
+    num_allocations integer,
+    start_one_worker_per_node boolean DEFAULT false NOT NULL,
+    max_parallel_jobs integer,
+    required_triggers integer NOT NULL,
+    trigger_count integer DEFAULT 0 NOT NULL,
+    CONSTRAINT workflow_actions_config_matches_type CHECK ((((action_type = 'run_commands'::sluice.action_type) AND (cardinality(commands) >= 1) AND (scheduler_id IS NULL)) OR ((action_type = 'schedule_nodes'::sluice.action_type) AND (commands IS NULL) AND (scheduler_id IS NOT NULL) AND (num_allocations >= 1)))),
+    CONSTRAINT workflow_actions_max_parallel_jobs_positive CHECK (((max_parallel_jobs IS NULL) OR (max_parallel_jobs >= 1))),
+    CONSTRAINT workflow_actions_trigger_count_valid CHECK (((required_triggers >= 1) AND (trigger_count >= 0) AND (trigger_count <= required_triggers)))
+);
+
+--
+-- Name: workflow_actions_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -
+--
+
+ALTER TABLE sluice.workflow_actions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME sluice.workflow_actions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: workflow_summary; Type: VIEW; Schema: sluice; Owner: -
+--
+
+CREATE VIEW sluice.workflow_summary AS
+ SELECT w.id,
+    w.name,
+    w.owner_role,
+    w.spec_user AS "user",
+    w.project,
+    w.run_id,
+    w.num_jobs,
+    w.unfinished_jobs,
+    ((w.run_id > 0) AND (w.unfinished_jobs = 0) AND (w.canceled_at IS NULL)) AS is_complete,
+    (w.canceled_at IS NOT NULL) AS is_canceled,
+    COALESCE(c.uninitialized, (0)::bigint) AS uninitialized,
+    COALESCE(c.blocked, (0)::bigint) AS blocked,
+    COALESCE(c.ready, (0)::bigint) AS ready,
+    COALESCE(c.pending, (0)::bigint) AS pending,
+    COALESCE(c.running, (0)::bigint) AS running,
+    COALESCE(c.completed, (0)::bigint) AS completed,
+    COALESCE(c.failed, (0)::bigint) AS failed,
+    COALESCE(c.canceled, (0)::bigint) AS canceled,
+    COALESCE(c.terminated, (0)::bigint) AS terminated,
+    COALESCE(c.disabled, (0)::bigint) AS disabled,
+    ( SELECT count(*) AS count
+           FROM sluice.workers k
+          WHERE ((k.workflow_id = w.id) AND (k.status = 'running'::sluice.worker_status))) AS live_workers,
+    w.created_at,
+    w.initialized_at,
+    w.completed_at,
+    w.canceled_at
+   FROM (sluice.workflows w
+     LEFT JOIN LATERAL ( SELECT count(*) FILTER (WHERE (j.status = 'uninitialized'::sluice.job_status)) AS uninitialized,
+            count(*) FILTER (WHERE (j.status = 'blocked'::sluice.job_status)) AS blocked,
+            count(*) FILTER (WHERE (j.status = 'ready'::sluice.job_status)) AS ready,
+            count(*) FILTER (WHERE (j.status = 'pending'::sluice.job_status)) AS pending,
+            count(*) FILTER (WHERE (j.status = 'running'::sluice.job_status)) AS running,
+            count(*) FILTER (WHERE (j.status = 'completed'::sluice.job_status)) AS completed,
+            count(*) FILTER (WHERE (j.status = 'failed'::sluice.job_status)) AS failed,
+            count(*) FILTER (WHERE (j.status = 'canceled'::sluice.job_status)) AS canceled,
+            count(*) FILTER (WHERE (j.status = 'terminated'::sluice.job_status)) AS terminated,
+            count(*) FILTER (WHERE (j.status = 'disabled'::sluice.job_status)) AS disabled
+           FROM sluice.jobs j
+          WHERE (j.workflow_id = w.id)) c ON (true));
+
+--
+-- Name: VIEW workflow_summary; Type: COMMENT; Schema: sluice; Owner: -
+--
+
+COMMENT ON VIEW sluice.workflow_summary IS 'One row per workflow: job counts by status, completion, cancellation and live workers.';
+
+--
+-- Name: workflows_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -
+--
+
+ALTER TABLE sluice.workflows ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME sluice.workflows_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: migrations id; Type: DEFAULT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.migrations ALTER COLUMN id SET DEFAULT nextval('sluice.migrations_id_seq'::regclass);
+
+--
+-- Name: events events_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.events
+    ADD CONSTRAINT events_pkey PRIMARY KEY (id);
+
+--
+-- Name: files files_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.files
+    ADD CONSTRAINT files_pkey PRIMARY KEY (id);
+
+--
+-- Name: files files_workflow_name_key; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.files
+    ADD CONSTRAINT files_workflow_name_key UNIQUE (workflow_id, name);
+
+--
+-- Name: job_dependencies job_dependencies_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_dependencies
+    ADD CONSTRAINT job_dependencies_pkey PRIMARY KEY (job_id, depends_on_job_id);
+
+--
+-- Name: job_input_files job_input_files_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_input_files
+    ADD CONSTRAINT job_input_files_pkey PRIMARY KEY (job_id, file_id);
+
+--
+-- Name: job_input_user_data job_input_user_data_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_input_user_data
+    ADD CONSTRAINT job_input_user_data_pkey PRIMARY KEY (job_id, user_data_id);
+
+--
+-- Name: job_output_files job_output_files_file_key; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_output_files
+    ADD CONSTRAINT job_output_files_file_key UNIQUE (file_id);
+
+--
+-- Name: job_output_files job_output_files_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_output_files
+    ADD CONSTRAINT job_output_files_pkey PRIMARY KEY (job_id, file_id);
+
+--
+-- Name: job_output_user_data job_output_user_data_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_output_user_data
+    ADD CONSTRAINT job_output_user_data_pkey PRIMARY KEY (job_id, user_data_id);
+
+--
+-- Name: job_output_user_data job_output_user_data_user_data_key; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_output_user_data
+    ADD CONSTRAINT job_output_user_data_user_data_key UNIQUE (user_data_id);
+
+--
+-- Name: jobs jobs_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.jobs
+    ADD CONSTRAINT jobs_pkey PRIMARY KEY (id);
+
+--
+-- Name: jobs jobs_workflow_name_key; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.jobs
+    ADD CONSTRAINT jobs_workflow_name_key UNIQUE (workflow_id, name);
+
+--
+-- Name: migrations migrations_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.migrations
+    ADD CONSTRAINT migrations_pkey PRIMARY KEY (id);
+
+--
+-- Name: resource_requirements resource_requirements_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.resource_requirements
+    ADD CONSTRAINT resource_requirements_pkey PRIMARY KEY (id);
+
+--
+-- Name: resource_requirements resource_requirements_workflow_name_key; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.resource_requirements
+    ADD CONSTRAINT resource_requirements_workflow_name_key UNIQUE (workflow_id, name);
+
+--
+-- Name: results results_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.results
+    ADD CONSTRAINT results_pkey PRIMARY KEY (id);
+
+--
+-- Name: slurm_schedulers slurm_schedulers_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.slurm_schedulers
+    ADD CONSTRAINT slurm_schedulers_pkey PRIMARY KEY (id);
+
+--
+-- Name: slurm_schedulers slurm_schedulers_workflow_name_key; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.slurm_schedulers
+    ADD CONSTRAINT slurm_schedulers_workflow_name_key UNIQUE (workflow_id, name);
+
+--
+-- Name: user_data user_data_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.user_data
+    ADD CONSTRAINT user_data_pkey PRIMARY KEY (id);
+
+--
+-- Name: user_data user_data_workflow_name_key; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.user_data
+    ADD CONSTRAINT user_data_workflow_name_key UNIQUE (workflow_id, name);
+
+--
+-- Name: workers workers_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.workers
+    ADD CONSTRAINT workers_pkey PRIMARY KEY (id);
+
+--
+-- Name: workflow_action_jobs workflow_action_jobs_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.workflow_action_jobs
+    ADD CONSTRAINT workflow_action_jobs_pkey PRIMARY KEY (action_id, job_id);
+
+--
+-- Name: workflow_actions workflow_actions_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.workflow_actions
+    ADD CONSTRAINT workflow_actions_pkey PRIMARY KEY (id);
+
+--
+-- Name: workflow_actions workflow_actions_workflow_position_key; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.workflow_actions
+    ADD CONSTRAINT workflow_actions_workflow_position_key UNIQUE (workflow_id, "position");
+
+--
+-- Name: workflows workflows_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.workflows
+    ADD CONSTRAINT workflows_pkey PRIMARY KEY (id);
+
+--
+-- Name: events_workflow_idx; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE INDEX events_workflow_idx ON sluice.events USING btree (workflow_id, id);
+
+--
+-- Name: job_dependencies_dependents_idx; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE INDEX job_dependencies_dependents_idx ON sluice.job_dependencies USING btree (depends_on_job_id, job_id);
+
+--
+-- Name: job_input_files_file_idx; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE INDEX job_input_files_file_idx ON sluice.job_input_files USING btree (file_id);
+
+--
+-- Name: job_input_user_data_user_data_idx; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE INDEX job_input_user_data_user_data_idx ON sluice.job_input_user_data USING btree (user_data_id);
+
+--
+-- Name: jobs_ready_idx; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE INDEX jobs_ready_idx ON sluice.jobs USING btree (workflow_id, num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, id) WHERE (status = 'ready'::sluice.job_status);
+
+--
+-- Name: jobs_worker_active_idx; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE INDEX jobs_worker_active_idx ON sluice.jobs USING btree (worker_id) WHERE (status = ANY (ARRAY['pending'::sluice.job_status, 'running'::sluice.job_status]));
+
+--
+-- Name: jobs_workflow_status_idx; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE INDEX jobs_workflow_status_idx ON sluice.jobs USING btree (workflow_id, status);
+
+--
+-- Name: results_job_idx; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE INDEX results_job_idx ON sluice.results USING btree (job_id);
+
+--
+-- Name: results_workflow_idx; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE INDEX results_workflow_idx ON sluice.results USING btree (workflow_id, id);
+
+--
+-- Name: workers_live_idx; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE INDEX workers_live_idx ON sluice.workers USING btree (workflow_id) WHERE (status = 'running'::sluice.worker_status);
+
+--
+-- Name: workflow_action_jobs_job_idx; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE INDEX workflow_action_jobs_job_idx ON sluice.workflow_action_jobs USING btree (job_id, action_id);
+
+--
+-- Name: workflows_owner_role_idx; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE INDEX workflows_owner_role_idx ON sluice.workflows USING btree (owner_role);
+
+--
+-- Name: jobs tg_jobs__10_count_deleted; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_jobs__10_count_deleted AFTER DELETE ON sluice.jobs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__count_deleted();
+
+--
+-- Name: jobs tg_jobs__10_count_inserted; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_jobs__10_count_inserted AFTER INSERT ON sluice.jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__count_inserted();
+
+--
+-- Name: jobs tg_jobs__20_status_change; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_jobs__20_status_change AFTER UPDATE ON sluice.jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__status_change();
+
+--
+-- Name: events events_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.events
+    ADD CONSTRAINT events_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
+
+--
+-- Name: files files_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.files
+    ADD CONSTRAINT files_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
+
+--
+-- Name: job_dependencies job_dependencies_depends_on_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_dependencies
+    ADD CONSTRAINT job_dependencies_depends_on_fkey FOREIGN KEY (depends_on_job_id) REFERENCES sluice.jobs(id) ON DELETE CASCADE;
+
+--
+-- Name: job_dependencies job_dependencies_job_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_dependencies
+    ADD CONSTRAINT job_dependencies_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs(id) ON DELETE CASCADE;
+
+--
+-- Name: job_input_files job_input_files_file_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_input_files
+    ADD CONSTRAINT job_input_files_file_fkey FOREIGN KEY (file_id) REFERENCES sluice.files(id) ON DELETE CASCADE;
+
+--
+-- Name: job_input_files job_input_files_job_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_input_files
+    ADD CONSTRAINT job_input_files_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs(id) ON DELETE CASCADE;
+
+--
+-- Name: job_input_user_data job_input_user_data_job_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_input_user_data
+    ADD CONSTRAINT job_input_user_data_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs(id) ON DELETE CASCADE;
+
+--
+-- Name: job_input_user_data job_input_user_data_user_data_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_input_user_data
+    ADD CONSTRAINT job_input_user_data_user_data_fkey FOREIGN KEY (user_data_id) REFERENCES sluice.user_data(id) ON DELETE CASCADE;
+
+--
+-- Name: job_output_files job_output_files_file_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_output_files
+    ADD CONSTRAINT job_output_files_file_fkey FOREIGN KEY (file_id) REFERENCES sluice.files(id) ON DELETE CASCADE;
+
+--
+-- Name: job_output_files job_output_files_job_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_output_files
+    ADD CONSTRAINT job_output_files_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs(id) ON DELETE CASCADE;
+
+--
+-- Name: job_output_user_data job_output_user_data_job_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_output_user_data
+    ADD CONSTRAINT job_output_user_data_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs(id) ON DELETE CASCADE;
+
+--
+-- Name: job_output_user_data job_output_user_data_user_data_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_output_user_data
+    ADD CONSTRAINT job_output_user_data_user_data_fkey FOREIGN KEY (user_data_id) REFERENCES sluice.user_data(id) ON DELETE CASCADE;
+
+--
+-- Name: jobs jobs_resource_requirements_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.jobs
+    ADD CONSTRAINT jobs_resource_requirements_fkey FOREIGN KEY (resource_requirements_id) REFERENCES sluice.resource_requirements(id);
+
+--
+-- Name: jobs jobs_scheduler_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.jobs
+    ADD CONSTRAINT jobs_scheduler_fkey FOREIGN KEY (scheduler_id) REFERENCES sluice.slurm_schedulers(id);
+
+--
+-- Name: jobs jobs_worker_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.jobs
+    ADD CONSTRAINT jobs_worker_fkey FOREIGN KEY (worker_id) REFERENCES sluice.workers(id) ON DELETE SET NULL;
+
+--
+-- Name: jobs jobs_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.jobs
+    ADD CONSTRAINT jobs_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
+
+--
+-- Name: resource_requirements resource_requirements_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.resource_requirements
+    ADD CONSTRAINT resource_requirements_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
+
+--
+-- Name: results results_job_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.results
+    ADD CONSTRAINT results_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs(id) ON DELETE CASCADE;
+
+--
+-- Name: results results_worker_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.results
+    ADD CONSTRAINT results_worker_fkey FOREIGN KEY (worker_id) REFERENCES sluice.workers(id) ON DELETE SET NULL;
+
+--
+-- Name: results results_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.results
+    ADD CONSTRAINT results_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
+
+--
+-- Name: slurm_schedulers slurm_schedulers_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.slurm_schedulers
+    ADD CONSTRAINT slurm_schedulers_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
+
+--
+-- Name: user_data user_data_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.user_data
+    ADD CONSTRAINT user_data_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
+
+--
+-- Name: workers workers_scheduler_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.workers
+    ADD CONSTRAINT workers_scheduler_fkey FOREIGN KEY (scheduler_id) REFERENCES sluice.slurm_schedulers(id) ON DELETE SET NULL;
+
+--
+-- Name: workers workers_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.workers
+    ADD CONSTRAINT workers_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
+
+--
+-- Name: workflow_action_jobs workflow_action_jobs_action_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.workflow_action_jobs
+    ADD CONSTRAINT workflow_action_jobs_action_fkey FOREIGN KEY (action_id) REFERENCES sluice.workflow_actions(id) ON DELETE CASCADE;
+
+--
+-- Name: workflow_action_jobs workflow_action_jobs_job_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.workflow_action_jobs
+    ADD CONSTRAINT workflow_action_jobs_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs(id) ON DELETE CASCADE;
+
+--
+-- Name: workflow_actions workflow_actions_scheduler_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.workflow_actions
+    ADD CONSTRAINT workflow_actions_scheduler_fkey FOREIGN KEY (scheduler_id) REFERENCES sluice.slurm_schedulers(id);
+
+--
+-- Name: workflow_actions workflow_actions_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.workflow_actions
+    ADD CONSTRAINT workflow_actions_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
+
+--
+-- PostgreSQL database dump complete
+--
