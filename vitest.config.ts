@@ -5,11 +5,12 @@ const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 export default defineConfig({
   resolve: {
-    alias: {
-      '@sluice/core': src('./packages/core/src/index.ts'),
-      '@sluice/runner': src('./packages/runner/src/index.ts'),
-      '@sluice/server': src('./packages/server/src/index.ts'),
-    },
+    alias: [
+      { find: /^@sluice\/core\/spec$/, replacement: src('./packages/core/src/spec/index.ts') },
+      { find: /^@sluice\/core$/, replacement: src('./packages/core/src/index.ts') },
+      { find: /^@sluice\/runner$/, replacement: src('./packages/runner/src/index.ts') },
+      { find: /^@sluice\/server$/, replacement: src('./packages/server/src/index.ts') },
+    ],
   },
   test: {
     include: ['test/**/*.test.ts'],

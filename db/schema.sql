@@ -260,6 +260,10 @@ CREATE FUNCTION sluice.jobs_start(p_worker_id bigint, p_job_ids bigint[], p_star
     LANGUAGE plpgsql
     AS $$
 BEGIN
+  -- A cancel may be locking the same rows: take them in id order, as it does.
+  PERFORM 1 FROM sluice.jobs
+   WHERE id = ANY (p_job_ids) AND worker_id = p_worker_id AND status = 'pending'
+   ORDER BY id FOR NO KEY UPDATE;
   RETURN QUERY
   WITH started AS (
     UPDATE sluice.jobs j SET status = 'running', started_at = s.started_at
@@ -697,9 +701,7 @@ BEGIN
          completed_at = CASE WHEN unfinished_jobs = 0 THEN now() END
    WHERE id = p_workflow_id;
 
-  PERFORM 1 FROM sluice.jobs
-   WHERE workflow_id = p_workflow_id AND status = 'uninitialized' ORDER BY id FOR NO KEY UPDATE;
-
+  -- No separate lock pass: uninitialized jobs are touched only by holders of the workflow lock.
   UPDATE sluice.jobs j
      SET unfinished_deps = c.unfinished,
          status = CASE

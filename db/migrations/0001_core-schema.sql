@@ -180,7 +180,7 @@ CREATE TABLE sluice.jobs (
 );
 -- The claim path: ready jobs of one workflow, biggest first.
 CREATE INDEX jobs_ready_idx ON sluice.jobs
-  (workflow_id, num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, id) WHERE status = 'ready';
+  (workflow_id, num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id) WHERE status = 'ready';
 -- Finding a (lost) worker's jobs.
 CREATE INDEX jobs_worker_active_idx ON sluice.jobs (worker_id) WHERE status IN ('pending', 'running');
 CREATE INDEX jobs_workflow_status_idx ON sluice.jobs (workflow_id, status);
@@ -523,9 +523,7 @@ BEGIN
          completed_at = CASE WHEN unfinished_jobs = 0 THEN now() END
    WHERE id = p_workflow_id;
 
-  PERFORM 1 FROM sluice.jobs
-   WHERE workflow_id = p_workflow_id AND status = 'uninitialized' ORDER BY id FOR NO KEY UPDATE;
-
+  -- No separate lock pass: uninitialized jobs are touched only by holders of the workflow lock.
   UPDATE sluice.jobs j
      SET unfinished_deps = c.unfinished,
          status = CASE
@@ -724,7 +722,8 @@ BEGIN
   RETURN cardinality(v_lost);
 END $$;
 
--- Claims up to p_limit ready jobs for a worker with SKIP LOCKED, biggest first.
+-- Claims up to p_limit ready jobs for a worker with SKIP LOCKED, biggest first (gpus, runtime,
+-- memory, then cpus): the big jobs are the hard ones to place, so they go while room is free.
 -- With p_use_resources, only jobs that fit together in the free cpus/memory/gpus/nodes are taken:
 -- candidates are read without locks, then each one that fits is locked individually with
 -- SKIP LOCKED, so the claim locks exactly the rows it takes.
@@ -756,7 +755,7 @@ BEGIN
       SELECT id FROM sluice.jobs
        WHERE workflow_id = v_workflow_id AND status = 'ready'
          AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
-       ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, id
+       ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id
        LIMIT p_limit
        FOR UPDATE SKIP LOCKED
     )
@@ -773,7 +772,7 @@ BEGIN
      WHERE workflow_id = v_workflow_id AND status = 'ready'
        AND num_cpus <= v_cpus AND memory_bytes <= v_mem AND num_gpus <= v_gpus AND num_nodes <= v_nodes
        AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
-     ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, id
+     ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id
      LIMIT 1000
   LOOP
     CONTINUE WHEN v_cand.num_cpus > v_cpus OR v_cand.memory_bytes > v_mem
@@ -803,6 +802,10 @@ CREATE FUNCTION sluice.jobs_start(p_worker_id bigint, p_job_ids bigint[], p_star
   RETURNS SETOF bigint
   LANGUAGE plpgsql AS $$
 BEGIN
+  -- A cancel may be locking the same rows: take them in id order, as it does.
+  PERFORM 1 FROM sluice.jobs
+   WHERE id = ANY (p_job_ids) AND worker_id = p_worker_id AND status = 'pending'
+   ORDER BY id FOR NO KEY UPDATE;
   RETURN QUERY
   WITH started AS (
     UPDATE sluice.jobs j SET status = 'running', started_at = s.started_at

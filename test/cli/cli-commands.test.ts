@@ -126,7 +126,7 @@ describe('sluice CLI', () => {
   });
 
   describe('migration guard', () => {
-    const name = `sluice_test_guard_${process.pid}`;
+    const name = `sluice_test_${inject('pgRunId')}_guard`;
     const admin = () => new pg.Client({ connectionString: inject('pgAdminUrl') });
     afterAll(async () => {
       const c = admin();

@@ -10,6 +10,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     pgAdminUrl: string;
     pgTemplateDb: string;
+    pgRunId: string;
   }
 }
 
@@ -55,6 +56,16 @@ async function findServer(): Promise<{ url: string; stop?: () => Promise<void> }
   return { url: url.replace(/\/[^/]*$/, '/postgres'), stop: async () => void (await stopEmbeddedServer({ home })) };
 }
 
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export function withDatabase(url: string, db: string): string {
   const u = new URL(url);
   u.pathname = `/${db}`;
@@ -63,19 +74,24 @@ export function withDatabase(url: string, db: string): string {
 
 export default async function setup(project: TestProject) {
   const server = await findServer();
-  const template = `sluice_test_template_${process.pid}`;
+  const template = `sluice_test_template_${process.pid}_db`;
   const admin = new pg.Client({ connectionString: server.url });
   await admin.connect();
-  // Databases of an earlier run's failing tests were kept for inspection; a new run clears them.
+  // Databases of an earlier run's failing tests were kept for inspection; a new run clears
+  // them, but not those of a run still going on (another checkout, a helper's run).
   const stale = await admin.query<{ datname: string }>(
-    "SELECT datname FROM pg_database WHERE datname LIKE 'sluice\\_test\\_%' AND NOT datistemplate",
+    "SELECT datname FROM pg_database WHERE datname ~ '^sluice_test_(template_)?[0-9]+_' AND NOT datistemplate",
   );
-  for (const { datname } of stale.rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  for (const { datname } of stale.rows) {
+    const pid = Number(/^sluice_test_(?:template_)?([0-9]+)_/.exec(datname)?.[1]);
+    if (!processAlive(pid)) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  }
   await admin.query(`DROP DATABASE IF EXISTS "${template}"`);
   await admin.query(`CREATE DATABASE "${template}"`);
   await migrate(withDatabase(server.url, template));
   project.provide('pgAdminUrl', server.url);
   project.provide('pgTemplateDb', template);
+  project.provide('pgRunId', String(process.pid));
   await admin.end();
 
   return async () => {

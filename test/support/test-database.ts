@@ -23,7 +23,7 @@ export interface TestDatabase {
  */
 export function useTestDatabase(label: string): TestDatabase {
   const file = label.replace(/[^a-z0-9]+/gi, '_');
-  const name = `sluice_test_${file.slice(0, 30)}_${randomBytes(3).toString('hex')}`.toLowerCase();
+  const name = `sluice_test_${inject('pgRunId')}_${file.slice(0, 30)}_${randomBytes(3).toString('hex')}`.toLowerCase();
   const url = databaseUrl(name);
   let failed = false;
   const t: TestDatabase = {

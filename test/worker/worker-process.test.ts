@@ -90,7 +90,7 @@ describe('sluice worker processes', () => {
     const dir = tmp();
     const jobs: Record<string, { deps?: string[]; command: string }> = {};
     for (let i = 0; i < 60; i++) {
-      const deps = i >= 20 ? [`j${i - 20}`, `j${(i * 7) % 20}`] : undefined;
+      const deps = i >= 20 ? [...new Set([`j${i - 20}`, `j${(i * 7) % 20}`])] : undefined;
       jobs[`j${i}`] = { deps, command: `echo "$SLUICE_WORKER_ID" >> "runs_$SLUICE_JOB_NAME"` };
     }
     const id = await workflowsCreate(t.handle.db, buildWorkflow(jobs));

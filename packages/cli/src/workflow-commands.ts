@@ -1,7 +1,6 @@
 import {
   eventsList,
   jobsList,
-  loadSpecFile,
   resultsList,
   type SluiceDb,
   type WorkflowSummaryView,
@@ -53,6 +52,8 @@ export function workflowStatusJson(w: WorkflowSummaryView) {
 }
 
 export async function createFromSpec(h: SluiceDb, specPath: string): Promise<number> {
+  // Loaded on demand: the spec schemas cost more to build than most commands take to run.
+  const { loadSpecFile } = await import('@sluice/core/spec');
   const resolved = await loadSpecFile(specPath);
   return workflowsCreate(h.db, resolved);
 }

@@ -10,5 +10,6 @@ export * from './db/result-repository.js';
 export * from './db/worker-repository.js';
 export * from './db/workflow-repository.js';
 export * from './errors.js';
-export * from './spec/index.js';
+export { formatDuration, parseDuration } from './spec/duration-parser.js';
 export * from './spec/resolved-workflow.js';
+export { parseMemory } from './spec/size-parser.js';

@@ -1,11 +1,26 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { SluiceError } from '../errors.js';
 import type { SluiceDb } from './connection.js';
 
-/** db/migrations at the repository root; the same depth from src/db and dist/db. */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../../db/migrations/', import.meta.url));
+/**
+ * db/migrations at the repository root, found by walking up from this module: it runs from
+ * packages/core/src, packages/core/dist and the bundled CLI in packages/cli/dist.
+ */
+function findMigrationsDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = path.join(dir, 'db', 'migrations');
+    if (existsSync(path.join(candidate, '0001_core-schema.sql'))) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('internal: db/migrations not found above the sluice installation');
+    dir = parent;
+  }
+}
+
+export const MIGRATIONS_DIR = findMigrationsDir();
 export const MIGRATIONS_SCHEMA = 'sluice';
 export const MIGRATIONS_TABLE = 'migrations';
 
