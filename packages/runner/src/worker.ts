@@ -205,13 +205,19 @@ export class Worker {
     const wf = await workflowsGet(db, this.opts.workflowId);
     if (wf.is_canceled) return 'canceled';
     if (wf.run_id > 0 && wf.unfinished_jobs === 0) return 'complete';
-    const runnable = await jobsAnyRunnable(db, this.opts.workflowId, {
-      cpus: this.opts.maxParallelJobs ? Number.MAX_SAFE_INTEGER : this.opts.numCpus,
-      memoryBytes: this.opts.maxParallelJobs ? Number.MAX_SAFE_INTEGER : this.opts.memoryBytes,
-      gpus: this.opts.maxParallelJobs ? Number.MAX_SAFE_INTEGER : this.opts.numGpus,
-      nodes: this.opts.maxParallelJobs ? Number.MAX_SAFE_INTEGER : this.opts.numNodes,
-      maxRuntimeSeconds: this.remainingSeconds(),
-    });
+    const runnable = await jobsAnyRunnable(
+      db,
+      this.opts.workflowId,
+      this.opts.maxParallelJobs
+        ? null
+        : {
+            cpus: this.opts.numCpus,
+            memoryBytes: this.opts.memoryBytes,
+            gpus: this.opts.numGpus,
+            nodes: this.opts.numNodes,
+          },
+      this.remainingSeconds(),
+    );
     if (!runnable && wf.pending + wf.running === 0) {
       this.log(
         'warn',

@@ -109,22 +109,29 @@ export async function jobsStatuses(db: Db, ids: number[]): Promise<Map<number, J
   return new Map(rows.map((r) => [r.id, r.status]));
 }
 
-/** Whether any not-done job of the workflow could still be claimed by a worker with these limits. */
+/**
+ * Whether any not-done job of the workflow could still be claimed by a worker with these
+ * limits (`resources` null: the worker ignores resource requirements).
+ */
 export async function jobsAnyRunnable(
   db: Db,
   workflowId: number,
-  limits: { cpus: number; memoryBytes: number; gpus: number; nodes: number; maxRuntimeSeconds: number | null },
+  resources: { cpus: number; memoryBytes: number; gpus: number; nodes: number } | null,
+  maxRuntimeSeconds: number | null,
 ): Promise<boolean> {
   const row = await db
     .selectFrom('sluice.jobs')
     .select('id')
     .where('workflow_id', '=', workflowId)
     .where('status', 'in', ['uninitialized', 'blocked', 'ready'])
-    .where('num_cpus', '<=', limits.cpus)
-    .where('memory_bytes', '<=', limits.memoryBytes)
-    .where('num_gpus', '<=', limits.gpus)
-    .where('num_nodes', '<=', limits.nodes)
-    .$if(limits.maxRuntimeSeconds !== null, (q) => q.where('runtime_seconds', '<=', limits.maxRuntimeSeconds as number))
+    .$if(resources !== null, (q) =>
+      q
+        .where('num_cpus', '<=', resources?.cpus ?? 0)
+        .where('memory_bytes', '<=', resources?.memoryBytes ?? 0)
+        .where('num_gpus', '<=', resources?.gpus ?? 0)
+        .where('num_nodes', '<=', resources?.nodes ?? 0),
+    )
+    .$if(maxRuntimeSeconds !== null, (q) => q.where('runtime_seconds', '<=', maxRuntimeSeconds ?? 0))
     .limit(1)
     .executeTakeFirst();
   return row !== undefined;
