@@ -9,6 +9,17 @@
 CREATE SCHEMA sluice;
 
 --
+-- Name: action_run_status; Type: TYPE; Schema: sluice; Owner: -
+--
+
+CREATE TYPE sluice.action_run_status AS ENUM (
+    'running',
+    'succeeded',
+    'failed',
+    'abandoned'
+);
+
+--
 -- Name: action_type; Type: TYPE; Schema: sluice; Owner: -
 --
 
@@ -79,6 +90,225 @@ CREATE TYPE sluice.worker_status AS ENUM (
 );
 
 --
+-- Name: workflow_action_status; Type: TYPE; Schema: sluice; Owner: -
+--
+
+CREATE TYPE sluice.workflow_action_status AS ENUM (
+    'waiting',
+    'pending',
+    'running',
+    'succeeded',
+    'failed'
+);
+
+--
+-- Name: action_runs_finish(bigint, boolean, integer, text, text, text, text); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.action_runs_finish(p_action_run_id bigint, p_succeeded boolean, p_exit_code integer, p_failed_command text, p_message text, p_stdout_path text, p_stderr_path text) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_run sluice.action_runs;
+BEGIN
+  UPDATE sluice.action_runs
+     SET status = CASE WHEN p_succeeded THEN 'succeeded'::sluice.action_run_status
+                       ELSE 'failed'::sluice.action_run_status END,
+         finished_at = now(), exit_code = p_exit_code, failed_command = p_failed_command,
+         message = p_message, stdout_path = p_stdout_path, stderr_path = p_stderr_path
+   WHERE id = p_action_run_id AND status = 'running'
+  RETURNING * INTO v_run;
+  IF NOT FOUND THEN
+    RETURN false;
+  END IF;
+  UPDATE sluice.workflow_actions
+     SET status = CASE WHEN p_succeeded THEN 'succeeded'::sluice.workflow_action_status
+                       ELSE 'failed'::sluice.workflow_action_status END
+   WHERE id = v_run.action_id AND NOT persistent AND status = 'running';
+  INSERT INTO sluice.events (workflow_id, kind, action_id, worker_id, data)
+  VALUES (v_run.workflow_id, 'action_finished', v_run.action_id, v_run.worker_id,
+          jsonb_build_object('action_run_id', v_run.id, 'status', v_run.status, 'exit_code', p_exit_code));
+  -- Jobs may have been held back by this run (on_workflow_start): wake the workers.
+  PERFORM pg_notify('sluice_jobs_ready', v_run.workflow_id::text);
+  RETURN true;
+END $$;
+
+--
+-- Name: actions_arm_workflow_complete(bigint, boolean); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.actions_arm_workflow_complete(p_workflow_id bigint, p_complete boolean) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_ids bigint[];
+BEGIN
+  SELECT array_agg(id ORDER BY id) INTO v_ids FROM sluice.workflow_actions
+   WHERE workflow_id = p_workflow_id AND trigger_type = 'on_workflow_complete';
+  IF v_ids IS NULL THEN
+    RETURN;
+  END IF;
+  PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_ids) ORDER BY id FOR NO KEY UPDATE;
+  UPDATE sluice.workflow_actions SET trigger_count = CASE WHEN p_complete THEN 1 ELSE 0 END
+   WHERE id = ANY (v_ids) AND status IN ('waiting', 'pending');
+  PERFORM sluice.actions_settle(v_ids);
+END $$;
+
+--
+-- Name: actions_claim(bigint, sluice.trigger_type[]); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.actions_claim(p_worker_id bigint, p_trigger_types sluice.trigger_type[]) RETURNS TABLE(run_id bigint, action_id bigint, trigger_type sluice.trigger_type, action_type sluice.action_type, persistent boolean, commands text[], scheduler_id bigint, num_allocations integer, start_one_worker_per_node boolean, max_parallel_jobs integer)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_worker sluice.workers;
+  v_wf sluice.workflows;
+  v_action sluice.workflow_actions;
+  v_run_id bigint;
+BEGIN
+  SELECT * INTO v_worker FROM sluice.workers WHERE id = p_worker_id AND status = 'running';
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  SELECT * INTO v_wf FROM sluice.workflows WHERE id = v_worker.workflow_id;
+
+  WITH picked AS MATERIALIZED (
+    SELECT a.id FROM sluice.workflow_actions a
+     WHERE a.workflow_id = v_wf.id AND a.status = 'pending' AND NOT a.persistent
+       AND a.trigger_type = ANY (p_trigger_types)
+     ORDER BY a.id
+     LIMIT 1
+     FOR UPDATE SKIP LOCKED
+  )
+  UPDATE sluice.workflow_actions a SET status = 'running'
+    FROM picked WHERE a.id = picked.id
+  RETURNING a.* INTO v_action;
+
+  IF v_action.id IS NOT NULL THEN
+    INSERT INTO sluice.action_runs (action_id, workflow_id, worker_id, run_id)
+    VALUES (v_action.id, v_wf.id, p_worker_id, v_wf.run_id)
+    RETURNING id INTO v_run_id;
+  ELSE
+    FOR v_action IN
+      SELECT a.* FROM sluice.workflow_actions a
+       WHERE a.workflow_id = v_wf.id AND a.status = 'pending' AND a.persistent
+         AND a.trigger_type = ANY (p_trigger_types)
+         AND NOT EXISTS (SELECT 1 FROM sluice.action_runs r
+                          WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = v_wf.run_id)
+       ORDER BY a.id
+    LOOP
+      INSERT INTO sluice.action_runs (action_id, workflow_id, worker_id, run_id)
+      VALUES (v_action.id, v_wf.id, p_worker_id, v_wf.run_id)
+      ON CONFLICT ON CONSTRAINT action_runs_action_worker_run_key DO NOTHING
+      RETURNING id INTO v_run_id;
+      EXIT WHEN v_run_id IS NOT NULL;
+    END LOOP;
+  END IF;
+  IF v_run_id IS NULL THEN
+    RETURN;
+  END IF;
+
+  INSERT INTO sluice.events (workflow_id, kind, action_id, worker_id, data)
+  VALUES (v_wf.id, 'action_started', v_action.id, p_worker_id, jsonb_build_object('action_run_id', v_run_id));
+  RETURN QUERY SELECT v_run_id, v_action.id, v_action.trigger_type, v_action.action_type, v_action.persistent,
+                      v_action.commands, v_action.scheduler_id, v_action.num_allocations,
+                      v_action.start_one_worker_per_node, v_action.max_parallel_jobs;
+END $$;
+
+--
+-- Name: actions_claimable(bigint, sluice.trigger_type[]); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.actions_claimable(p_worker_id bigint, p_trigger_types sluice.trigger_type[]) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT EXISTS (
+    SELECT 1 FROM sluice.workers k
+      JOIN sluice.workflows w ON w.id = k.workflow_id
+      JOIN sluice.workflow_actions a ON a.workflow_id = w.id
+     WHERE k.id = p_worker_id AND a.status = 'pending' AND a.trigger_type = ANY (p_trigger_types)
+       AND (NOT a.persistent OR NOT EXISTS (
+             SELECT 1 FROM sluice.action_runs r
+              WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id)))
+$$;
+
+--
+-- Name: actions_settle(bigint[]); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.actions_settle(p_ids bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_workflows bigint[];
+  v_wf bigint;
+BEGIN
+  WITH changed AS (
+    UPDATE sluice.workflow_actions a
+       SET status = CASE WHEN a.status = 'waiting' THEN 'pending'::sluice.workflow_action_status
+                         ELSE 'waiting'::sluice.workflow_action_status END
+     WHERE a.id = ANY (p_ids)
+       AND ((a.status = 'waiting' AND a.trigger_count >= a.required_triggers)
+         OR (a.status = 'pending' AND a.trigger_count < a.required_triggers))
+    RETURNING a.id, a.workflow_id, a.status
+  ), logged AS (
+    INSERT INTO sluice.events (workflow_id, kind, action_id)
+    SELECT workflow_id, 'action_pending', id FROM changed WHERE status = 'pending'
+    RETURNING workflow_id
+  )
+  SELECT array_agg(DISTINCT workflow_id) INTO v_workflows FROM logged;
+  IF v_workflows IS NOT NULL THEN
+    FOREACH v_wf IN ARRAY v_workflows LOOP
+      PERFORM pg_notify('sluice_actions_pending', v_wf::text);
+    END LOOP;
+  END IF;
+END $$;
+
+--
+-- Name: actions_start_run(bigint); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.actions_start_run(p_workflow_id bigint) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_ids bigint[];
+BEGIN
+  SELECT array_agg(id ORDER BY id) INTO v_ids FROM sluice.workflow_actions WHERE workflow_id = p_workflow_id;
+  IF v_ids IS NULL THEN
+    RETURN;
+  END IF;
+  PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_ids) ORDER BY id FOR NO KEY UPDATE;
+
+  UPDATE sluice.workflow_actions a
+     SET trigger_count = c.n,
+         status = CASE
+           WHEN c.n = a.required_triggers AND a.status IN ('running', 'succeeded', 'failed') THEN a.status
+           WHEN c.n = a.required_triggers AND a.status = 'pending' THEN a.status
+           ELSE 'waiting'::sluice.workflow_action_status END
+    FROM (SELECT m.action_id,
+                 count(*) FILTER (WHERE CASE WHEN a2.trigger_type = 'on_jobs_complete'
+                                             THEN sluice.job_status_is_terminal(j.status)
+                                             ELSE j.became_ready END)::int AS n
+            FROM sluice.workflow_actions a2
+            JOIN sluice.workflow_action_jobs m ON m.action_id = a2.id
+            JOIN sluice.jobs j ON j.id = m.job_id
+           WHERE a2.workflow_id = p_workflow_id AND a2.trigger_type IN ('on_jobs_ready', 'on_jobs_complete')
+           GROUP BY m.action_id) c
+   WHERE a.id = c.action_id;
+
+  UPDATE sluice.workflow_actions
+     SET trigger_count = 1, status = 'waiting'
+   WHERE workflow_id = p_workflow_id
+     AND trigger_type IN ('on_workflow_start', 'on_worker_start', 'on_worker_complete');
+  UPDATE sluice.workflow_actions
+     SET trigger_count = 0, status = 'waiting'
+   WHERE workflow_id = p_workflow_id AND trigger_type = 'on_workflow_complete';
+  PERFORM sluice.actions_settle(v_ids);
+END $$;
+
+--
 -- Name: job_status_is_done(sluice.job_status); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
@@ -127,6 +357,7 @@ CREATE TABLE sluice.jobs (
     attempt integer DEFAULT 0 NOT NULL,
     claimed_at timestamp with time zone,
     started_at timestamp with time zone,
+    became_ready boolean DEFAULT false NOT NULL,
     CONSTRAINT jobs_claimed_has_worker CHECK (((status <> ALL (ARRAY['pending'::sluice.job_status, 'running'::sluice.job_status])) OR (worker_id IS NOT NULL))),
     CONSTRAINT jobs_unfinished_deps_nonnegative CHECK ((unfinished_deps >= 0))
 );
@@ -150,7 +381,7 @@ BEGIN
   SELECT w.workflow_id INTO v_workflow_id
     FROM sluice.workers w JOIN sluice.workflows f ON f.id = w.workflow_id
    WHERE w.id = p_worker_id AND w.status = 'running' AND f.canceled_at IS NULL;
-  IF v_workflow_id IS NULL OR p_limit <= 0 THEN
+  IF v_workflow_id IS NULL OR p_limit <= 0 OR NOT sluice.jobs_claim_gate_open(p_worker_id) THEN
     RETURN;
   END IF;
 
@@ -160,7 +391,7 @@ BEGIN
       SELECT id FROM sluice.jobs
        WHERE workflow_id = v_workflow_id AND status = 'ready'
          AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
-       ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, id
+       ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id
        LIMIT p_limit
        FOR UPDATE SKIP LOCKED
     )
@@ -177,7 +408,7 @@ BEGIN
      WHERE workflow_id = v_workflow_id AND status = 'ready'
        AND num_cpus <= v_cpus AND memory_bytes <= v_mem AND num_gpus <= v_gpus AND num_nodes <= v_nodes
        AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
-     ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, id
+     ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id
      LIMIT 1000
   LOOP
     CONTINUE WHEN v_cand.num_cpus > v_cpus OR v_cand.memory_bytes > v_mem
@@ -202,6 +433,28 @@ BEGIN
    WHERE j.id = ANY (v_ids)
   RETURNING j.*;
 END $$;
+
+--
+-- Name: jobs_claim_gate_open(bigint); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT NOT EXISTS (
+    SELECT 1 FROM sluice.workers k
+      JOIN sluice.workflows w ON w.id = k.workflow_id
+      JOIN sluice.workflow_actions a ON a.workflow_id = w.id
+     WHERE k.id = p_worker_id
+       AND a.trigger_type IN ('on_workflow_start', 'on_worker_start')
+       AND CASE
+             WHEN a.persistent THEN a.status = 'pending' AND NOT EXISTS (
+               SELECT 1 FROM sluice.action_runs r
+                WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id
+                  AND r.status <> 'running')
+             ELSE a.trigger_type = 'on_workflow_start' AND a.status IN ('pending', 'running')
+           END)
+$$;
 
 --
 -- Name: jobs_complete(bigint, bigint[], integer[], sluice.job_status[], integer[], timestamp with time zone[], timestamp with time zone[], text[], text[], text[]); Type: FUNCTION; Schema: sluice; Owner: -
@@ -276,6 +529,44 @@ BEGIN
       FROM started
   )
   SELECT id FROM started;
+END $$;
+
+--
+-- Name: tg_jobs__count_actions(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_jobs__count_actions() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_ids bigint[];
+  v_deltas integer[];
+BEGIN
+  SELECT array_agg(action_id ORDER BY action_id), array_agg(delta ORDER BY action_id)
+    INTO v_ids, v_deltas
+    FROM (SELECT m.action_id,
+                 sum(CASE WHEN a.trigger_type = 'on_jobs_complete'
+                          THEN sluice.job_status_is_terminal(n.status)::int - sluice.job_status_is_terminal(o.status)::int
+                          ELSE n.became_ready::int - o.became_ready::int END)::int AS delta
+            FROM new_rows n
+            JOIN old_rows o ON o.id = n.id
+            JOIN sluice.workflow_action_jobs m ON m.job_id = n.id
+            JOIN sluice.workflow_actions a ON a.id = m.action_id
+           WHERE (sluice.job_status_is_terminal(n.status) <> sluice.job_status_is_terminal(o.status)
+                  OR n.became_ready <> o.became_ready)
+           GROUP BY m.action_id) d
+   WHERE delta <> 0;
+  IF v_ids IS NULL THEN
+    RETURN NULL;
+  END IF;
+
+  -- One action can watch jobs completed by many concurrent transactions: lock in id order.
+  PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_ids) ORDER BY id FOR NO KEY UPDATE;
+  UPDATE sluice.workflow_actions a SET trigger_count = a.trigger_count + x.delta
+    FROM unnest(v_ids, v_deltas) AS x(id, delta)
+   WHERE a.id = x.id;
+  PERFORM sluice.actions_settle(v_ids);
+  RETURN NULL;
 END $$;
 
 --
@@ -410,6 +701,30 @@ BEGIN
 END $$;
 
 --
+-- Name: tg_jobs__track_ready(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_jobs__track_ready() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  NEW.became_ready := NEW.status = 'ready';
+  RETURN NEW;
+END $$;
+
+--
+-- Name: tg_workflows__arm_complete_actions(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_workflows__arm_complete_actions() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  PERFORM sluice.actions_arm_workflow_complete(NEW.id, NEW.unfinished_jobs = 0);
+  RETURN NULL;
+END $$;
+
+--
 -- Name: workers_heartbeat(bigint); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
@@ -461,8 +776,25 @@ BEGIN
          'worker ' || t.worker_id || ' was lost (no heartbeat)'
     FROM terminated t JOIN sluice.workflows w ON w.id = t.workflow_id;
 
+  WITH abandoned AS (
+    UPDATE sluice.action_runs
+       SET status = 'abandoned', finished_at = now(),
+           message = 'worker ' || worker_id || ' was lost (no heartbeat)'
+     WHERE worker_id = ANY (v_lost) AND status = 'running'
+    RETURNING id, action_id, workflow_id, worker_id
+  ), failed AS (
+    UPDATE sluice.workflow_actions a SET status = 'failed'
+      FROM abandoned x WHERE a.id = x.action_id AND NOT a.persistent AND a.status = 'running'
+    RETURNING a.id
+  )
+  INSERT INTO sluice.events (workflow_id, kind, action_id, worker_id, data)
+  SELECT workflow_id, 'action_finished', action_id, worker_id,
+         jsonb_build_object('action_run_id', id, 'status', 'abandoned')
+    FROM abandoned;
+
   INSERT INTO sluice.events (workflow_id, kind, worker_id)
   SELECT p_workflow_id, 'worker_lost', unnest(v_lost);
+  PERFORM pg_notify('sluice_jobs_ready', p_workflow_id::text);
   RETURN cardinality(v_lost);
 END $$;
 
@@ -700,6 +1032,7 @@ BEGIN
      SET run_id = run_id + 1, initialized_at = now(),
          completed_at = CASE WHEN unfinished_jobs = 0 THEN now() END
    WHERE id = p_workflow_id;
+  PERFORM sluice.actions_start_run(p_workflow_id);
 
   -- No separate lock pass: uninitialized jobs are touched only by holders of the workflow lock.
   UPDATE sluice.jobs j
@@ -719,11 +1052,127 @@ BEGIN
    WHERE j.id = c.id;
   GET DIAGNOSTICS v_moved = ROW_COUNT;
 
+  -- A run in which nothing is left to do is complete at once.
+  IF (SELECT unfinished_jobs FROM sluice.workflows WHERE id = p_workflow_id) = 0 THEN
+    PERFORM sluice.actions_arm_workflow_complete(p_workflow_id, true);
+  END IF;
+
   INSERT INTO sluice.events (workflow_id, kind, data)
   VALUES (p_workflow_id, p_kind, jsonb_build_object('run_id', v_wf.run_id + 1, 'jobs', v_moved));
   PERFORM pg_notify('sluice_workflow_state', p_workflow_id::text);
   RETURN v_wf.run_id + 1;
 END $$;
+
+--
+-- Name: action_runs; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.action_runs (
+    id bigint NOT NULL,
+    action_id bigint NOT NULL,
+    workflow_id bigint NOT NULL,
+    worker_id bigint NOT NULL,
+    run_id integer NOT NULL,
+    status sluice.action_run_status DEFAULT 'running'::sluice.action_run_status NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    finished_at timestamp with time zone,
+    exit_code integer,
+    failed_command text,
+    message text,
+    stdout_path text,
+    stderr_path text,
+    CONSTRAINT action_runs_finished_matches_status CHECK (((status = 'running'::sluice.action_run_status) = (finished_at IS NULL)))
+);
+
+--
+-- Name: action_runs_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -
+--
+
+ALTER TABLE sluice.action_runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME sluice.action_runs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: workflow_action_jobs; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.workflow_action_jobs (
+    action_id bigint NOT NULL,
+    job_id bigint NOT NULL
+);
+
+--
+-- Name: workflow_actions; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.workflow_actions (
+    id bigint NOT NULL,
+    workflow_id bigint NOT NULL,
+    "position" integer NOT NULL,
+    trigger_type sluice.trigger_type NOT NULL,
+    action_type sluice.action_type NOT NULL,
+    persistent boolean NOT NULL,
+    commands text[],
+    scheduler_id bigint,
+    num_allocations integer,
+    start_one_worker_per_node boolean DEFAULT false NOT NULL,
+    max_parallel_jobs integer,
+    required_triggers integer NOT NULL,
+    trigger_count integer DEFAULT 0 NOT NULL,
+    status sluice.workflow_action_status DEFAULT 'waiting'::sluice.workflow_action_status NOT NULL,
+    CONSTRAINT workflow_actions_config_matches_type CHECK ((((action_type = 'run_commands'::sluice.action_type) AND (cardinality(commands) >= 1) AND (scheduler_id IS NULL)) OR ((action_type = 'schedule_nodes'::sluice.action_type) AND (commands IS NULL) AND (scheduler_id IS NOT NULL) AND (num_allocations >= 1)))),
+    CONSTRAINT workflow_actions_max_parallel_jobs_positive CHECK (((max_parallel_jobs IS NULL) OR (max_parallel_jobs >= 1))),
+    CONSTRAINT workflow_actions_persistent_not_claimed CHECK (((NOT persistent) OR (status = ANY (ARRAY['waiting'::sluice.workflow_action_status, 'pending'::sluice.workflow_action_status])))),
+    CONSTRAINT workflow_actions_trigger_count_valid CHECK (((required_triggers >= 1) AND (trigger_count >= 0) AND (trigger_count <= required_triggers)))
+);
+
+--
+-- Name: action_status; Type: VIEW; Schema: sluice; Owner: -
+--
+
+CREATE VIEW sluice.action_status AS
+ SELECT a.id,
+    a.workflow_id,
+    a."position",
+    a.trigger_type,
+    a.action_type,
+    a.persistent,
+    a.trigger_count,
+    a.required_triggers,
+        CASE
+            WHEN a.persistent THEN (EXISTS ( SELECT 1
+               FROM sluice.action_runs r
+              WHERE ((r.action_id = a.id) AND (r.run_id = w.run_id))))
+            ELSE (a.status = ANY (ARRAY['running'::sluice.workflow_action_status, 'succeeded'::sluice.workflow_action_status, 'failed'::sluice.workflow_action_status]))
+        END AS executed,
+    a.status,
+    ARRAY( SELECT j.name
+           FROM (sluice.workflow_action_jobs m
+             JOIN sluice.jobs j ON ((j.id = m.job_id)))
+          WHERE (m.action_id = a.id)
+          ORDER BY j.id) AS job_names,
+    ARRAY( SELECT j.name
+           FROM (sluice.workflow_action_jobs m
+             JOIN sluice.jobs j ON ((j.id = m.job_id)))
+          WHERE ((m.action_id = a.id) AND (NOT
+                CASE
+                    WHEN (a.trigger_type = 'on_jobs_complete'::sluice.trigger_type) THEN sluice.job_status_is_terminal(j.status)
+                    ELSE j.became_ready
+                END))
+          ORDER BY j.id) AS waiting_on
+   FROM (sluice.workflow_actions a
+     JOIN sluice.workflows w ON ((w.id = a.workflow_id)));
+
+--
+-- Name: VIEW action_status; Type: COMMENT; Schema: sluice; Owner: -
+--
+
+COMMENT ON VIEW sluice.action_status IS 'One row per workflow action: progress (trigger_count of required_triggers), status, executed, the selected jobs and those it still waits on.';
 
 --
 -- Name: events; Type: TABLE; Schema: sluice; Owner: -
@@ -1031,38 +1480,6 @@ ALTER TABLE sluice.workers ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
--- Name: workflow_action_jobs; Type: TABLE; Schema: sluice; Owner: -
---
-
-CREATE TABLE sluice.workflow_action_jobs (
-    action_id bigint NOT NULL,
-    job_id bigint NOT NULL
-);
-
---
--- Name: workflow_actions; Type: TABLE; Schema: sluice; Owner: -
---
-
-CREATE TABLE sluice.workflow_actions (
-    id bigint NOT NULL,
-    workflow_id bigint NOT NULL,
-    "position" integer NOT NULL,
-    trigger_type sluice.trigger_type NOT NULL,
-    action_type sluice.action_type NOT NULL,
-    persistent boolean NOT NULL,
-    commands text[],
-    scheduler_id bigint,
-    num_allocations integer,
-    start_one_worker_per_node boolean DEFAULT false NOT NULL,
-    max_parallel_jobs integer,
-    required_triggers integer NOT NULL,
-    trigger_count integer DEFAULT 0 NOT NULL,
-    CONSTRAINT workflow_actions_config_matches_type CHECK ((((action_type = 'run_commands'::sluice.action_type) AND (cardinality(commands) >= 1) AND (scheduler_id IS NULL)) OR ((action_type = 'schedule_nodes'::sluice.action_type) AND (commands IS NULL) AND (scheduler_id IS NOT NULL) AND (num_allocations >= 1)))),
-    CONSTRAINT workflow_actions_max_parallel_jobs_positive CHECK (((max_parallel_jobs IS NULL) OR (max_parallel_jobs >= 1))),
-    CONSTRAINT workflow_actions_trigger_count_valid CHECK (((required_triggers >= 1) AND (trigger_count >= 0) AND (trigger_count <= required_triggers)))
-);
-
---
 -- Name: workflow_actions_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -
 --
 
@@ -1145,6 +1562,20 @@ ALTER TABLE sluice.workflows ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 --
 
 ALTER TABLE ONLY sluice.migrations ALTER COLUMN id SET DEFAULT nextval('sluice.migrations_id_seq'::regclass);
+
+--
+-- Name: action_runs action_runs_action_worker_run_key; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.action_runs
+    ADD CONSTRAINT action_runs_action_worker_run_key UNIQUE (action_id, worker_id, run_id);
+
+--
+-- Name: action_runs action_runs_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.action_runs
+    ADD CONSTRAINT action_runs_pkey PRIMARY KEY (id);
 
 --
 -- Name: events events_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
@@ -1322,6 +1753,18 @@ ALTER TABLE ONLY sluice.workflows
     ADD CONSTRAINT workflows_pkey PRIMARY KEY (id);
 
 --
+-- Name: action_runs_worker_running_idx; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE INDEX action_runs_worker_running_idx ON sluice.action_runs USING btree (worker_id) WHERE (status = 'running'::sluice.action_run_status);
+
+--
+-- Name: action_runs_workflow_idx; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE INDEX action_runs_workflow_idx ON sluice.action_runs USING btree (workflow_id, id);
+
+--
 -- Name: events_workflow_idx; Type: INDEX; Schema: sluice; Owner: -
 --
 
@@ -1349,7 +1792,7 @@ CREATE INDEX job_input_user_data_user_data_idx ON sluice.job_input_user_data USI
 -- Name: jobs_ready_idx; Type: INDEX; Schema: sluice; Owner: -
 --
 
-CREATE INDEX jobs_ready_idx ON sluice.jobs USING btree (workflow_id, num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, id) WHERE (status = 'ready'::sluice.job_status);
+CREATE INDEX jobs_ready_idx ON sluice.jobs USING btree (workflow_id, num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id) WHERE (status = 'ready'::sluice.job_status);
 
 --
 -- Name: jobs_worker_active_idx; Type: INDEX; Schema: sluice; Owner: -
@@ -1388,10 +1831,22 @@ CREATE INDEX workers_live_idx ON sluice.workers USING btree (workflow_id) WHERE 
 CREATE INDEX workflow_action_jobs_job_idx ON sluice.workflow_action_jobs USING btree (job_id, action_id);
 
 --
+-- Name: workflow_actions_pending_idx; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE INDEX workflow_actions_pending_idx ON sluice.workflow_actions USING btree (workflow_id, id) WHERE (status = 'pending'::sluice.workflow_action_status);
+
+--
 -- Name: workflows_owner_role_idx; Type: INDEX; Schema: sluice; Owner: -
 --
 
 CREATE INDEX workflows_owner_role_idx ON sluice.workflows USING btree (owner_role);
+
+--
+-- Name: jobs tg_jobs__05_track_ready; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_jobs__05_track_ready BEFORE UPDATE OF status ON sluice.jobs FOR EACH ROW WHEN (((new.status IS DISTINCT FROM old.status) AND (new.status = ANY (ARRAY['ready'::sluice.job_status, 'uninitialized'::sluice.job_status])))) EXECUTE FUNCTION sluice.tg_jobs__track_ready();
 
 --
 -- Name: jobs tg_jobs__10_count_deleted; Type: TRIGGER; Schema: sluice; Owner: -
@@ -1410,6 +1865,39 @@ CREATE TRIGGER tg_jobs__10_count_inserted AFTER INSERT ON sluice.jobs REFERENCIN
 --
 
 CREATE TRIGGER tg_jobs__20_status_change AFTER UPDATE ON sluice.jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__status_change();
+
+--
+-- Name: jobs tg_jobs__30_count_actions; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_jobs__30_count_actions AFTER UPDATE ON sluice.jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__count_actions();
+
+--
+-- Name: workflows tg_workflows__10_arm_complete_actions; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_workflows__10_arm_complete_actions AFTER UPDATE OF unfinished_jobs ON sluice.workflows FOR EACH ROW WHEN (((new.run_id > 0) AND ((old.unfinished_jobs = 0) <> (new.unfinished_jobs = 0)))) EXECUTE FUNCTION sluice.tg_workflows__arm_complete_actions();
+
+--
+-- Name: action_runs action_runs_action_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.action_runs
+    ADD CONSTRAINT action_runs_action_fkey FOREIGN KEY (action_id) REFERENCES sluice.workflow_actions(id) ON DELETE CASCADE;
+
+--
+-- Name: action_runs action_runs_worker_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.action_runs
+    ADD CONSTRAINT action_runs_worker_fkey FOREIGN KEY (worker_id) REFERENCES sluice.workers(id) ON DELETE CASCADE;
+
+--
+-- Name: action_runs action_runs_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.action_runs
+    ADD CONSTRAINT action_runs_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
 
 --
 -- Name: events events_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -

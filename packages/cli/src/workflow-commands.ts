@@ -1,4 +1,5 @@
 import {
+  actionsList,
   eventsList,
   jobsList,
   resultsList,
@@ -166,6 +167,57 @@ export function registerWorkflowCommands(program: Command): void {
     await workflowsDelete(h.db, id);
     return `workflow ${id} deleted`;
   });
+
+  wf.command('list-actions <workflow-id>')
+    .description("a workflow's actions: trigger, progress, status and every run")
+    .option('--json', 'machine output')
+    .action(async (id: string, _o, cmd: Command) => {
+      const g = globals(cmd);
+      const rows = await withDatabase(g, async (h) => {
+        const workflowId = workflowIdArg(id);
+        await workflowsGet(h.db, workflowId);
+        return actionsList(h.db, workflowId);
+      });
+      if (g.json) {
+        printJson(
+          rows.map((a) => ({
+            id: a.id,
+            trigger_type: a.trigger_type,
+            action_type: a.action_type,
+            persistent: a.persistent,
+            jobs: a.job_names,
+            waiting_on: a.waiting_on,
+            trigger_count: a.trigger_count,
+            required_triggers: a.required_triggers,
+            executed: a.executed,
+            status: a.status,
+            runs: a.runs.map((r) => ({
+              worker_id: r.worker_id,
+              run_id: r.run_id,
+              status: r.status,
+              exit_code: r.exit_code,
+              failed_command: r.failed_command,
+              started_at: r.started_at,
+              finished_at: r.finished_at,
+            })),
+          })),
+        );
+        return;
+      }
+      const names = (a: (typeof rows)[number]) => {
+        const all = a.job_names.join(',');
+        return all.length > 40 ? `${all.slice(0, 37)}...` : all;
+      };
+      printTable(
+        rows.map((a) => ({
+          ...a,
+          jobs: names(a),
+          progress: `${a.trigger_count}/${a.required_triggers}`,
+          runs: a.runs.map((r) => `${r.worker_id}:${r.status}`).join(' '),
+        })),
+        ['id', 'trigger_type', 'action_type', 'persistent', 'jobs', 'progress', 'executed', 'status', 'runs'],
+      );
+    });
 
   const jobs = program.command('jobs').description('inspect jobs');
   jobs

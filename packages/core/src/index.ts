@@ -1,3 +1,4 @@
+export * from './db/action-repository.js';
 export * from './db/channels.js';
 export * from './db/connection.js';
 export * from './db/database-types.js';

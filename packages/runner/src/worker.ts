@@ -2,6 +2,10 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  actionRunsFinish,
+  actionsClaimable,
+  actionsClaimPending,
+  type ClaimedAction,
   type JobCompletion,
   type JobRow,
   jobsAnyRunnable,
@@ -9,6 +13,7 @@ import {
   jobsComplete,
   jobsStart,
   jobsStatuses,
+  MAIN_LOOP_TRIGGERS,
   NotificationListener,
   openPool,
   type SluiceDb,
@@ -19,6 +24,7 @@ import {
   workersStop,
   workflowsGet,
 } from '@sluice/core';
+import { executeAction } from './action-executor.js';
 import { JobProcess } from './job-process.js';
 import { detectMachineResources } from './machine-resources.js';
 import { Wakeup } from './wakeup.js';
@@ -70,6 +76,7 @@ export interface WorkerSummary {
   workerId: number;
   reason: WorkerExitReason;
   jobsRun: number;
+  actionsRun: number;
 }
 
 export class Worker {
@@ -89,6 +96,8 @@ export class Worker {
   private workflowChanged = true;
   private endsAt: Date | null = null;
   private jobsRun = 0;
+  private readonly actionsRunning = new Set<Promise<void>>();
+  private actionsRun = 0;
 
   constructor(options: WorkerOptions) {
     const machine = detectMachineResources();
@@ -164,7 +173,12 @@ export class Worker {
       await this.handle.close();
       this.state = 'stopped';
     }
-    return { workerId: this.workerId, reason: this.stopReason ?? 'complete', jobsRun: this.jobsRun };
+    return {
+      workerId: this.workerId,
+      reason: this.stopReason ?? 'complete',
+      jobsRun: this.jobsRun,
+      actionsRun: this.actionsRun,
+    };
   }
 
   private async mainLoop(): Promise<void> {
@@ -182,12 +196,20 @@ export class Worker {
         this.stopReason = 'time-limit';
         break;
       }
+      // Actions first: on_worker_start (and on_workflow_start) must run before any job here,
+      // which jobs_claim enforces by refusing jobs until they have.
+      await this.startActions(MAIN_LOOP_TRIGGERS);
       const claimed = await this.claim();
       if (claimed.length > 0) {
         await this.startJobs(claimed);
         continue;
       }
-      if (this.running.size === 0 && this.completions.length === 0 && !this.flushing) {
+      if (
+        this.running.size === 0 &&
+        this.completions.length === 0 &&
+        !this.flushing &&
+        this.actionsRunning.size === 0
+      ) {
         const reason = await this.idleExitReason();
         if (reason) {
           this.stopReason = reason;
@@ -202,6 +224,8 @@ export class Worker {
   private async idleExitReason(): Promise<WorkerExitReason | null> {
     const db = this.handle.db;
     await workersReap(db, this.opts.workflowId);
+    // A worker never leaves while an action it could run is pending (on_workflow_complete).
+    if (await actionsClaimable(db, this.workerId, MAIN_LOOP_TRIGGERS)) return null;
     const wf = await workflowsGet(db, this.opts.workflowId);
     if (wf.is_canceled) return 'canceled';
     if (wf.run_id > 0 && wf.unfinished_jobs === 0) return 'complete';
@@ -409,6 +433,55 @@ export class Worker {
       await Promise.all([...this.running.values()].map((r) => r.proc.exited));
     }
     if (this.flushing) await this.flushing;
+    await Promise.all(this.actionsRunning);
+    if (reason === 'lost') return;
+    if (reason === 'complete' || reason === 'canceled' || reason === 'nothing-runnable') {
+      await this.runActionsToEnd(MAIN_LOOP_TRIGGERS);
+    }
+    await this.runActionsToEnd(['on_worker_complete']);
+  }
+
+  /** Claims every pending action among `types` this worker can run and starts each in the background. */
+  private async startActions(types: Parameters<typeof actionsClaimPending>[2]): Promise<void> {
+    for (;;) {
+      const action = await actionsClaimPending(this.handle.db, this.workerId, types);
+      if (!action) return;
+      const done = this.runAction(action).finally(() => {
+        this.actionsRunning.delete(done);
+        this.wake.signal();
+      });
+      this.actionsRunning.add(done);
+    }
+  }
+
+  private async runActionsToEnd(types: Parameters<typeof actionsClaimPending>[2]): Promise<void> {
+    for (;;) {
+      await this.startActions(types);
+      if (this.actionsRunning.size === 0) return;
+      await Promise.all(this.actionsRunning);
+    }
+  }
+
+  private async runAction(action: ClaimedAction): Promise<void> {
+    this.actionsRun++;
+    this.log('info', `running action ${action.action_id} (${action.trigger_type}, ${action.action_type})`);
+    const outcome = await executeAction(action, {
+      workflowId: this.opts.workflowId,
+      workerId: this.workerId,
+      outputDir: this.opts.outputDir,
+    });
+    if (!outcome.succeeded)
+      this.log('warn', `action ${action.action_id} failed: ${outcome.message ?? 'unknown reason'}`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await actionRunsFinish(this.handle.db, action.run_id, outcome);
+        return;
+      } catch (e) {
+        if (attempt >= 5) throw e;
+        this.log('warn', `recording action ${action.action_id} failed, will retry: ${errMsg(e)}`);
+        await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+      }
+    }
   }
 }
 

@@ -8,6 +8,8 @@ export const CHANNELS = {
   jobsReady: 'sluice_jobs_ready',
   /** the workflow was initialized, completed, canceled or reset */
   workflowState: 'sluice_workflow_state',
+  /** actions of the workflow became pending */
+  actionsPending: 'sluice_actions_pending',
 } as const;
 
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];

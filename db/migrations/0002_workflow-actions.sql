@@ -1,0 +1,549 @@
+-- Up Migration
+-- (No down migration: the functions it redefines are not restored.)
+
+-- Workflow actions: trigger counts kept by triggers on job status changes, claims recorded per
+-- run, NOTIFY when an action becomes pending. See docs/state-machines.md ("Action status").
+
+CREATE TYPE sluice.workflow_action_status AS ENUM ('waiting', 'pending', 'running', 'succeeded', 'failed');
+CREATE TYPE sluice.action_run_status AS ENUM ('running', 'succeeded', 'failed', 'abandoned');
+
+-- Non-persistent actions go waiting -> pending -> running -> succeeded|failed, once per run.
+-- Persistent actions stay pending once armed: each worker's execution is an action_runs row.
+ALTER TABLE sluice.workflow_actions
+  ADD COLUMN status sluice.workflow_action_status NOT NULL DEFAULT 'waiting',
+  ADD CONSTRAINT workflow_actions_persistent_not_claimed
+    CHECK (NOT persistent OR status IN ('waiting', 'pending'));
+CREATE INDEX workflow_actions_pending_idx ON sluice.workflow_actions (workflow_id, id) WHERE status = 'pending';
+
+-- Set when a job becomes ready, cleared when it is reset: on_jobs_ready counts jobs that have
+-- become ready since their last reset (ready, and later states reached through ready).
+ALTER TABLE sluice.jobs ADD COLUMN became_ready boolean NOT NULL DEFAULT false;
+
+-- Every execution of an action. For a persistent action the unique key is the per-worker claim:
+-- a worker runs it at most once per workflow run. A non-persistent action is claimed by the
+-- conditional UPDATE of its status, so it has at most one run per workflow run.
+CREATE TABLE sluice.action_runs (
+  id bigint GENERATED ALWAYS AS IDENTITY,
+  action_id bigint NOT NULL,
+  workflow_id bigint NOT NULL,
+  worker_id bigint NOT NULL,
+  run_id integer NOT NULL,
+  status sluice.action_run_status NOT NULL DEFAULT 'running',
+  started_at timestamptz NOT NULL DEFAULT now(),
+  finished_at timestamptz,
+  exit_code integer,
+  failed_command text,
+  message text,
+  stdout_path text,
+  stderr_path text,
+  CONSTRAINT action_runs_pkey PRIMARY KEY (id),
+  CONSTRAINT action_runs_action_fkey FOREIGN KEY (action_id)
+    REFERENCES sluice.workflow_actions (id) ON DELETE CASCADE,
+  CONSTRAINT action_runs_workflow_fkey FOREIGN KEY (workflow_id)
+    REFERENCES sluice.workflows (id) ON DELETE CASCADE,
+  CONSTRAINT action_runs_worker_fkey FOREIGN KEY (worker_id)
+    REFERENCES sluice.workers (id) ON DELETE CASCADE,
+  CONSTRAINT action_runs_action_worker_run_key UNIQUE (action_id, worker_id, run_id),
+  CONSTRAINT action_runs_finished_matches_status CHECK ((status = 'running') = (finished_at IS NULL))
+);
+CREATE INDEX action_runs_worker_running_idx ON sluice.action_runs (worker_id) WHERE status = 'running';
+CREATE INDEX action_runs_workflow_idx ON sluice.action_runs (workflow_id, id);
+
+--------------------------------------------------------------------------------------------------
+-- Counting.
+--------------------------------------------------------------------------------------------------
+
+-- Only rows that become ready or uninitialized reach the function (WHEN clause), so bulk
+-- statements pay nothing for the rest.
+CREATE FUNCTION sluice.tg_jobs__track_ready() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.became_ready := NEW.status = 'ready';
+  RETURN NEW;
+END $$;
+
+CREATE TRIGGER tg_jobs__05_track_ready BEFORE UPDATE OF status ON sluice.jobs
+  FOR EACH ROW
+  WHEN (NEW.status IS DISTINCT FROM OLD.status AND NEW.status IN ('ready', 'uninitialized'))
+  EXECUTE FUNCTION sluice.tg_jobs__track_ready();
+
+-- Marks actions pending whose count reached their threshold (and pending ones that fell back
+-- below it waiting), logs and notifies. p_ids must be locked by the caller.
+CREATE FUNCTION sluice.actions_settle(p_ids bigint[]) RETURNS void
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_workflows bigint[];
+  v_wf bigint;
+BEGIN
+  WITH changed AS (
+    UPDATE sluice.workflow_actions a
+       SET status = CASE WHEN a.status = 'waiting' THEN 'pending'::sluice.workflow_action_status
+                         ELSE 'waiting'::sluice.workflow_action_status END
+     WHERE a.id = ANY (p_ids)
+       AND ((a.status = 'waiting' AND a.trigger_count >= a.required_triggers)
+         OR (a.status = 'pending' AND a.trigger_count < a.required_triggers))
+    RETURNING a.id, a.workflow_id, a.status
+  ), logged AS (
+    INSERT INTO sluice.events (workflow_id, kind, action_id)
+    SELECT workflow_id, 'action_pending', id FROM changed WHERE status = 'pending'
+    RETURNING workflow_id
+  )
+  SELECT array_agg(DISTINCT workflow_id) INTO v_workflows FROM logged;
+  IF v_workflows IS NOT NULL THEN
+    FOREACH v_wf IN ARRAY v_workflows LOOP
+      PERFORM pg_notify('sluice_actions_pending', v_wf::text);
+    END LOOP;
+  END IF;
+END $$;
+
+-- on_jobs_complete counts selected jobs in a terminal state; on_jobs_ready counts selected jobs
+-- that became ready since their last reset. One UPDATE per statement, whatever its size.
+CREATE FUNCTION sluice.tg_jobs__count_actions() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_ids bigint[];
+  v_deltas integer[];
+BEGIN
+  SELECT array_agg(action_id ORDER BY action_id), array_agg(delta ORDER BY action_id)
+    INTO v_ids, v_deltas
+    FROM (SELECT m.action_id,
+                 sum(CASE WHEN a.trigger_type = 'on_jobs_complete'
+                          THEN sluice.job_status_is_terminal(n.status)::int - sluice.job_status_is_terminal(o.status)::int
+                          ELSE n.became_ready::int - o.became_ready::int END)::int AS delta
+            FROM new_rows n
+            JOIN old_rows o ON o.id = n.id
+            JOIN sluice.workflow_action_jobs m ON m.job_id = n.id
+            JOIN sluice.workflow_actions a ON a.id = m.action_id
+           WHERE (sluice.job_status_is_terminal(n.status) <> sluice.job_status_is_terminal(o.status)
+                  OR n.became_ready <> o.became_ready)
+           GROUP BY m.action_id) d
+   WHERE delta <> 0;
+  IF v_ids IS NULL THEN
+    RETURN NULL;
+  END IF;
+
+  -- One action can watch jobs completed by many concurrent transactions: lock in id order.
+  PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_ids) ORDER BY id FOR NO KEY UPDATE;
+  UPDATE sluice.workflow_actions a SET trigger_count = a.trigger_count + x.delta
+    FROM unnest(v_ids, v_deltas) AS x(id, delta)
+   WHERE a.id = x.id;
+  PERFORM sluice.actions_settle(v_ids);
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER tg_jobs__30_count_actions AFTER UPDATE ON sluice.jobs
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__count_actions();
+
+-- on_workflow_complete: armed when no job of the workflow is left unfinished, however the last
+-- one got there (completion, cascade, cancel, an admin's UPDATE); disarmed, if not yet claimed,
+-- when jobs are reset.
+CREATE FUNCTION sluice.actions_arm_workflow_complete(p_workflow_id bigint, p_complete boolean) RETURNS void
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_ids bigint[];
+BEGIN
+  SELECT array_agg(id ORDER BY id) INTO v_ids FROM sluice.workflow_actions
+   WHERE workflow_id = p_workflow_id AND trigger_type = 'on_workflow_complete';
+  IF v_ids IS NULL THEN
+    RETURN;
+  END IF;
+  PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_ids) ORDER BY id FOR NO KEY UPDATE;
+  UPDATE sluice.workflow_actions SET trigger_count = CASE WHEN p_complete THEN 1 ELSE 0 END
+   WHERE id = ANY (v_ids) AND status IN ('waiting', 'pending');
+  PERFORM sluice.actions_settle(v_ids);
+END $$;
+
+CREATE FUNCTION sluice.tg_workflows__arm_complete_actions() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM sluice.actions_arm_workflow_complete(NEW.id, NEW.unfinished_jobs = 0);
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER tg_workflows__10_arm_complete_actions AFTER UPDATE OF unfinished_jobs ON sluice.workflows
+  FOR EACH ROW
+  WHEN (NEW.run_id > 0 AND (OLD.unfinished_jobs = 0) <> (NEW.unfinished_jobs = 0))
+  EXECUTE FUNCTION sluice.tg_workflows__arm_complete_actions();
+
+--------------------------------------------------------------------------------------------------
+-- Runs: initialize and reinitialize arm the actions of the new run.
+--------------------------------------------------------------------------------------------------
+
+-- Before the jobs move: every job-triggered action gets its count recomputed from the current
+-- job states. One whose selected jobs all still satisfy it (nothing it watches will happen
+-- again) keeps its executed state; every other action is cleared to waiting, to fire again as
+-- jobs move in the new run. Workflow-start and worker actions are armed at once.
+CREATE FUNCTION sluice.actions_start_run(p_workflow_id bigint) RETURNS void
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_ids bigint[];
+BEGIN
+  SELECT array_agg(id ORDER BY id) INTO v_ids FROM sluice.workflow_actions WHERE workflow_id = p_workflow_id;
+  IF v_ids IS NULL THEN
+    RETURN;
+  END IF;
+  PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_ids) ORDER BY id FOR NO KEY UPDATE;
+
+  UPDATE sluice.workflow_actions a
+     SET trigger_count = c.n,
+         status = CASE
+           WHEN c.n = a.required_triggers AND a.status IN ('running', 'succeeded', 'failed') THEN a.status
+           WHEN c.n = a.required_triggers AND a.status = 'pending' THEN a.status
+           ELSE 'waiting'::sluice.workflow_action_status END
+    FROM (SELECT m.action_id,
+                 count(*) FILTER (WHERE CASE WHEN a2.trigger_type = 'on_jobs_complete'
+                                             THEN sluice.job_status_is_terminal(j.status)
+                                             ELSE j.became_ready END)::int AS n
+            FROM sluice.workflow_actions a2
+            JOIN sluice.workflow_action_jobs m ON m.action_id = a2.id
+            JOIN sluice.jobs j ON j.id = m.job_id
+           WHERE a2.workflow_id = p_workflow_id AND a2.trigger_type IN ('on_jobs_ready', 'on_jobs_complete')
+           GROUP BY m.action_id) c
+   WHERE a.id = c.action_id;
+
+  UPDATE sluice.workflow_actions
+     SET trigger_count = 1, status = 'waiting'
+   WHERE workflow_id = p_workflow_id
+     AND trigger_type IN ('on_workflow_start', 'on_worker_start', 'on_worker_complete');
+  UPDATE sluice.workflow_actions
+     SET trigger_count = 0, status = 'waiting'
+   WHERE workflow_id = p_workflow_id AND trigger_type = 'on_workflow_complete';
+  PERFORM sluice.actions_settle(v_ids);
+END $$;
+
+CREATE OR REPLACE FUNCTION sluice.workflow_start_run(p_workflow_id bigint, p_kind sluice.event_kind)
+  RETURNS integer
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_wf sluice.workflows;
+  v_moved integer;
+BEGIN
+  v_wf := sluice.workflow_lock(p_workflow_id);
+  IF v_wf.canceled_at IS NOT NULL THEN
+    RAISE EXCEPTION 'workflow % is canceled; reset its status first', p_workflow_id
+      USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'WORKFLOW_CANCELED';
+  END IF;
+
+  UPDATE sluice.workflows
+     SET run_id = run_id + 1, initialized_at = now(),
+         completed_at = CASE WHEN unfinished_jobs = 0 THEN now() END
+   WHERE id = p_workflow_id;
+  PERFORM sluice.actions_start_run(p_workflow_id);
+
+  -- No separate lock pass: uninitialized jobs are touched only by holders of the workflow lock.
+  UPDATE sluice.jobs j
+     SET unfinished_deps = c.unfinished,
+         status = CASE
+           WHEN j.cancel_on_blocking_job_failure AND c.unsuccessful > 0 THEN 'canceled'::sluice.job_status
+           WHEN c.unfinished = 0 THEN 'ready'::sluice.job_status
+           ELSE 'blocked'::sluice.job_status END
+    FROM (SELECT j2.id,
+                 count(dep.id) FILTER (WHERE NOT sluice.job_status_is_done(dep.status)) AS unfinished,
+                 count(dep.id) FILTER (WHERE sluice.job_status_is_unsuccessful(dep.status)) AS unsuccessful
+            FROM sluice.jobs j2
+            LEFT JOIN sluice.job_dependencies d ON d.job_id = j2.id
+            LEFT JOIN sluice.jobs dep ON dep.id = d.depends_on_job_id
+           WHERE j2.workflow_id = p_workflow_id AND j2.status = 'uninitialized'
+           GROUP BY j2.id) c
+   WHERE j.id = c.id;
+  GET DIAGNOSTICS v_moved = ROW_COUNT;
+
+  -- A run in which nothing is left to do is complete at once.
+  IF (SELECT unfinished_jobs FROM sluice.workflows WHERE id = p_workflow_id) = 0 THEN
+    PERFORM sluice.actions_arm_workflow_complete(p_workflow_id, true);
+  END IF;
+
+  INSERT INTO sluice.events (workflow_id, kind, data)
+  VALUES (p_workflow_id, p_kind, jsonb_build_object('run_id', v_wf.run_id + 1, 'jobs', v_moved));
+  PERFORM pg_notify('sluice_workflow_state', p_workflow_id::text);
+  RETURN v_wf.run_id + 1;
+END $$;
+
+--------------------------------------------------------------------------------------------------
+-- Claiming and recording action runs.
+--------------------------------------------------------------------------------------------------
+
+-- Claims one pending action of the worker's workflow among p_trigger_types, or nothing.
+-- Non-persistent: the first worker to flip it from pending to running gets it (SKIP LOCKED).
+-- Persistent: the insert of (action, worker, run) either succeeds or meets the unique key.
+CREATE FUNCTION sluice.actions_claim(p_worker_id bigint, p_trigger_types sluice.trigger_type[])
+  RETURNS TABLE (run_id bigint, action_id bigint, trigger_type sluice.trigger_type,
+                 action_type sluice.action_type, persistent boolean, commands text[],
+                 scheduler_id bigint, num_allocations integer, start_one_worker_per_node boolean,
+                 max_parallel_jobs integer)
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_worker sluice.workers;
+  v_wf sluice.workflows;
+  v_action sluice.workflow_actions;
+  v_run_id bigint;
+BEGIN
+  SELECT * INTO v_worker FROM sluice.workers WHERE id = p_worker_id AND status = 'running';
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  SELECT * INTO v_wf FROM sluice.workflows WHERE id = v_worker.workflow_id;
+
+  WITH picked AS MATERIALIZED (
+    SELECT a.id FROM sluice.workflow_actions a
+     WHERE a.workflow_id = v_wf.id AND a.status = 'pending' AND NOT a.persistent
+       AND a.trigger_type = ANY (p_trigger_types)
+     ORDER BY a.id
+     LIMIT 1
+     FOR UPDATE SKIP LOCKED
+  )
+  UPDATE sluice.workflow_actions a SET status = 'running'
+    FROM picked WHERE a.id = picked.id
+  RETURNING a.* INTO v_action;
+
+  IF v_action.id IS NOT NULL THEN
+    INSERT INTO sluice.action_runs (action_id, workflow_id, worker_id, run_id)
+    VALUES (v_action.id, v_wf.id, p_worker_id, v_wf.run_id)
+    RETURNING id INTO v_run_id;
+  ELSE
+    FOR v_action IN
+      SELECT a.* FROM sluice.workflow_actions a
+       WHERE a.workflow_id = v_wf.id AND a.status = 'pending' AND a.persistent
+         AND a.trigger_type = ANY (p_trigger_types)
+         AND NOT EXISTS (SELECT 1 FROM sluice.action_runs r
+                          WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = v_wf.run_id)
+       ORDER BY a.id
+    LOOP
+      INSERT INTO sluice.action_runs (action_id, workflow_id, worker_id, run_id)
+      VALUES (v_action.id, v_wf.id, p_worker_id, v_wf.run_id)
+      ON CONFLICT ON CONSTRAINT action_runs_action_worker_run_key DO NOTHING
+      RETURNING id INTO v_run_id;
+      EXIT WHEN v_run_id IS NOT NULL;
+    END LOOP;
+  END IF;
+  IF v_run_id IS NULL THEN
+    RETURN;
+  END IF;
+
+  INSERT INTO sluice.events (workflow_id, kind, action_id, worker_id, data)
+  VALUES (v_wf.id, 'action_started', v_action.id, p_worker_id, jsonb_build_object('action_run_id', v_run_id));
+  RETURN QUERY SELECT v_run_id, v_action.id, v_action.trigger_type, v_action.action_type, v_action.persistent,
+                      v_action.commands, v_action.scheduler_id, v_action.num_allocations,
+                      v_action.start_one_worker_per_node, v_action.max_parallel_jobs;
+END $$;
+
+-- Records how a run ended; a non-persistent action takes the run's outcome as its status.
+-- A run already marked abandoned (its worker was declared lost) stays abandoned.
+CREATE FUNCTION sluice.action_runs_finish(
+  p_action_run_id bigint, p_succeeded boolean, p_exit_code integer, p_failed_command text,
+  p_message text, p_stdout_path text, p_stderr_path text)
+  RETURNS boolean
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_run sluice.action_runs;
+BEGIN
+  UPDATE sluice.action_runs
+     SET status = CASE WHEN p_succeeded THEN 'succeeded'::sluice.action_run_status
+                       ELSE 'failed'::sluice.action_run_status END,
+         finished_at = now(), exit_code = p_exit_code, failed_command = p_failed_command,
+         message = p_message, stdout_path = p_stdout_path, stderr_path = p_stderr_path
+   WHERE id = p_action_run_id AND status = 'running'
+  RETURNING * INTO v_run;
+  IF NOT FOUND THEN
+    RETURN false;
+  END IF;
+  UPDATE sluice.workflow_actions
+     SET status = CASE WHEN p_succeeded THEN 'succeeded'::sluice.workflow_action_status
+                       ELSE 'failed'::sluice.workflow_action_status END
+   WHERE id = v_run.action_id AND NOT persistent AND status = 'running';
+  INSERT INTO sluice.events (workflow_id, kind, action_id, worker_id, data)
+  VALUES (v_run.workflow_id, 'action_finished', v_run.action_id, v_run.worker_id,
+          jsonb_build_object('action_run_id', v_run.id, 'status', v_run.status, 'exit_code', p_exit_code));
+  -- Jobs may have been held back by this run (on_workflow_start): wake the workers.
+  PERFORM pg_notify('sluice_jobs_ready', v_run.workflow_id::text);
+  RETURN true;
+END $$;
+
+-- Whether the worker's workflow has a pending action among p_trigger_types that this worker
+-- could claim: a non-persistent one, or a persistent one it has not run in this run.
+CREATE FUNCTION sluice.actions_claimable(p_worker_id bigint, p_trigger_types sluice.trigger_type[])
+  RETURNS boolean
+  LANGUAGE sql STABLE AS $$
+  SELECT EXISTS (
+    SELECT 1 FROM sluice.workers k
+      JOIN sluice.workflows w ON w.id = k.workflow_id
+      JOIN sluice.workflow_actions a ON a.workflow_id = w.id
+     WHERE k.id = p_worker_id AND a.status = 'pending' AND a.trigger_type = ANY (p_trigger_types)
+       AND (NOT a.persistent OR NOT EXISTS (
+             SELECT 1 FROM sluice.action_runs r
+              WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id)))
+$$;
+
+-- Jobs wait until every on_workflow_start action has finished, and, for this worker, until it
+-- has run its on_worker_start actions of the current run.
+CREATE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
+  LANGUAGE sql STABLE AS $$
+  SELECT NOT EXISTS (
+    SELECT 1 FROM sluice.workers k
+      JOIN sluice.workflows w ON w.id = k.workflow_id
+      JOIN sluice.workflow_actions a ON a.workflow_id = w.id
+     WHERE k.id = p_worker_id
+       AND a.trigger_type IN ('on_workflow_start', 'on_worker_start')
+       AND CASE
+             WHEN a.persistent THEN a.status = 'pending' AND NOT EXISTS (
+               SELECT 1 FROM sluice.action_runs r
+                WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id
+                  AND r.status <> 'running')
+             ELSE a.trigger_type = 'on_workflow_start' AND a.status IN ('pending', 'running')
+           END)
+$$;
+
+CREATE OR REPLACE FUNCTION sluice.jobs_claim(
+  p_worker_id bigint, p_limit integer, p_use_resources boolean,
+  p_free_cpus integer, p_free_memory_bytes bigint, p_free_gpus integer, p_free_nodes integer,
+  p_max_runtime_seconds bigint)
+  RETURNS SETOF sluice.jobs
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_workflow_id bigint;
+  v_ids bigint[] := '{}';
+  v_cand record;
+  v_cpus integer := p_free_cpus;
+  v_mem bigint := p_free_memory_bytes;
+  v_gpus integer := p_free_gpus;
+  v_nodes integer := p_free_nodes;
+BEGIN
+  SELECT w.workflow_id INTO v_workflow_id
+    FROM sluice.workers w JOIN sluice.workflows f ON f.id = w.workflow_id
+   WHERE w.id = p_worker_id AND w.status = 'running' AND f.canceled_at IS NULL;
+  IF v_workflow_id IS NULL OR p_limit <= 0 OR NOT sluice.jobs_claim_gate_open(p_worker_id) THEN
+    RETURN;
+  END IF;
+
+  IF NOT p_use_resources THEN
+    RETURN QUERY
+    WITH picked AS MATERIALIZED (
+      SELECT id FROM sluice.jobs
+       WHERE workflow_id = v_workflow_id AND status = 'ready'
+         AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
+       ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id
+       LIMIT p_limit
+       FOR UPDATE SKIP LOCKED
+    )
+    UPDATE sluice.jobs j
+       SET status = 'pending', worker_id = p_worker_id, attempt = j.attempt + 1,
+           claimed_at = now(), started_at = NULL
+      FROM picked WHERE j.id = picked.id
+    RETURNING j.*;
+    RETURN;
+  END IF;
+
+  FOR v_cand IN
+    SELECT id, num_cpus, memory_bytes, num_gpus, num_nodes FROM sluice.jobs
+     WHERE workflow_id = v_workflow_id AND status = 'ready'
+       AND num_cpus <= v_cpus AND memory_bytes <= v_mem AND num_gpus <= v_gpus AND num_nodes <= v_nodes
+       AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
+     ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id
+     LIMIT 1000
+  LOOP
+    CONTINUE WHEN v_cand.num_cpus > v_cpus OR v_cand.memory_bytes > v_mem
+               OR v_cand.num_gpus > v_gpus OR v_cand.num_nodes > v_nodes;
+    PERFORM 1 FROM sluice.jobs WHERE id = v_cand.id AND status = 'ready' FOR UPDATE SKIP LOCKED;
+    CONTINUE WHEN NOT FOUND;
+    v_ids := v_ids || v_cand.id;
+    v_cpus := v_cpus - v_cand.num_cpus;
+    v_mem := v_mem - v_cand.memory_bytes;
+    v_gpus := v_gpus - v_cand.num_gpus;
+    v_nodes := v_nodes - v_cand.num_nodes;
+    EXIT WHEN cardinality(v_ids) >= p_limit;
+  END LOOP;
+
+  IF cardinality(v_ids) = 0 THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+  UPDATE sluice.jobs j
+     SET status = 'pending', worker_id = p_worker_id, attempt = j.attempt + 1,
+         claimed_at = now(), started_at = NULL
+   WHERE j.id = ANY (v_ids)
+  RETURNING j.*;
+END $$;
+
+-- As before, and a lost worker's running action runs become abandoned: a non-persistent action
+-- counts as failed (actions are not retried), which also opens the on_workflow_start gate.
+CREATE OR REPLACE FUNCTION sluice.workers_reap(p_workflow_id bigint) RETURNS integer
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_lost bigint[];
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM sluice.workers
+                  WHERE workflow_id = p_workflow_id AND status = 'running'
+                    AND heartbeat_at < now() - heartbeat_timeout) THEN
+    RETURN 0;
+  END IF;
+  PERFORM sluice.workflow_lock(p_workflow_id);
+
+  WITH lost AS (
+    UPDATE sluice.workers SET status = 'lost', stopped_at = now()
+     WHERE workflow_id = p_workflow_id AND status = 'running'
+       AND heartbeat_at < now() - heartbeat_timeout
+    RETURNING id
+  )
+  SELECT array_agg(id ORDER BY id) INTO v_lost FROM lost;
+  IF v_lost IS NULL THEN
+    RETURN 0;
+  END IF;
+
+  PERFORM 1 FROM sluice.jobs
+   WHERE worker_id = ANY (v_lost) AND status IN ('pending', 'running') ORDER BY id FOR NO KEY UPDATE;
+  WITH terminated AS (
+    UPDATE sluice.jobs SET status = 'terminated'
+     WHERE worker_id = ANY (v_lost) AND status IN ('pending', 'running')
+    RETURNING *
+  )
+  INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, started_at, message)
+  SELECT t.workflow_id, t.id, t.worker_id, w.run_id, t.attempt, 'terminated', t.started_at,
+         'worker ' || t.worker_id || ' was lost (no heartbeat)'
+    FROM terminated t JOIN sluice.workflows w ON w.id = t.workflow_id;
+
+  WITH abandoned AS (
+    UPDATE sluice.action_runs
+       SET status = 'abandoned', finished_at = now(),
+           message = 'worker ' || worker_id || ' was lost (no heartbeat)'
+     WHERE worker_id = ANY (v_lost) AND status = 'running'
+    RETURNING id, action_id, workflow_id, worker_id
+  ), failed AS (
+    UPDATE sluice.workflow_actions a SET status = 'failed'
+      FROM abandoned x WHERE a.id = x.action_id AND NOT a.persistent AND a.status = 'running'
+    RETURNING a.id
+  )
+  INSERT INTO sluice.events (workflow_id, kind, action_id, worker_id, data)
+  SELECT workflow_id, 'action_finished', action_id, worker_id,
+         jsonb_build_object('action_run_id', id, 'status', 'abandoned')
+    FROM abandoned;
+
+  INSERT INTO sluice.events (workflow_id, kind, worker_id)
+  SELECT p_workflow_id, 'worker_lost', unnest(v_lost);
+  PERFORM pg_notify('sluice_jobs_ready', p_workflow_id::text);
+  RETURN cardinality(v_lost);
+END $$;
+
+--------------------------------------------------------------------------------------------------
+-- Public SQL interface.
+--------------------------------------------------------------------------------------------------
+
+CREATE VIEW sluice.action_status AS
+SELECT a.id, a.workflow_id, a.position, a.trigger_type, a.action_type, a.persistent,
+       a.trigger_count, a.required_triggers,
+       CASE WHEN a.persistent
+            THEN EXISTS (SELECT 1 FROM sluice.action_runs r WHERE r.action_id = a.id AND r.run_id = w.run_id)
+            ELSE a.status IN ('running', 'succeeded', 'failed') END AS executed,
+       a.status,
+       ARRAY(SELECT j.name FROM sluice.workflow_action_jobs m JOIN sluice.jobs j ON j.id = m.job_id
+              WHERE m.action_id = a.id ORDER BY j.id) AS job_names,
+       ARRAY(SELECT j.name FROM sluice.workflow_action_jobs m JOIN sluice.jobs j ON j.id = m.job_id
+              WHERE m.action_id = a.id
+                AND NOT CASE WHEN a.trigger_type = 'on_jobs_complete' THEN sluice.job_status_is_terminal(j.status)
+                             ELSE j.became_ready END
+              ORDER BY j.id) AS waiting_on
+  FROM sluice.workflow_actions a
+  JOIN sluice.workflows w ON w.id = a.workflow_id;
+
+COMMENT ON VIEW sluice.action_status IS
+  'One row per workflow action: progress (trigger_count of required_triggers), status, executed, the selected jobs and those it still waits on.';
