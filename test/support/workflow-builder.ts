@@ -1,4 +1,4 @@
-import type { ResolvedJob, ResolvedWorkflow } from '../../packages/core/src/index.js';
+import type { ResolvedAction, ResolvedJob, ResolvedWorkflow } from '../../packages/core/src/index.js';
 
 export interface JobSketch {
   deps?: string[];
@@ -65,4 +65,38 @@ export function buildWorkflow(
     actions: [],
     ...extra,
   };
+}
+
+export interface ActionSketch {
+  trigger: ResolvedAction['triggerType'];
+  jobs?: string[];
+  commands?: string[];
+  persistent?: boolean;
+}
+
+/** A sketch with actions: job names in `jobs` are resolved to indices as the spec loader would. */
+export function buildWorkflowWithActions(
+  jobs: Record<string, JobSketch>,
+  actions: ActionSketch[],
+  extra: Partial<ResolvedWorkflow> = {},
+): ResolvedWorkflow {
+  const wf = buildWorkflow(jobs, extra);
+  const index = new Map(wf.jobs.map((j, i) => [j.name, i]));
+  wf.actions = actions.map((a) => ({
+    triggerType: a.trigger,
+    actionType: 'run_commands',
+    persistent: a.persistent ?? (a.trigger === 'on_worker_start' || a.trigger === 'on_worker_complete'),
+    jobs: (a.jobs ?? []).map((n) => {
+      const i = index.get(n);
+      if (i === undefined) throw new Error(`sketch: unknown job ${n}`);
+      return i;
+    }),
+    commands: a.commands ?? ['true'],
+    scheduler: null,
+    schedulerType: null,
+    numAllocations: null,
+    startOneWorkerPerNode: false,
+    maxParallelJobs: null,
+  }));
+  return wf;
 }
