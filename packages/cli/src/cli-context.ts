@@ -23,7 +23,7 @@ export function logErr(msg: string): void {
  * server (started if needed, and migrated on first use since nobody else administers it).
  */
 export async function resolveDatabase(opts: GlobalOptions): Promise<{ url: string; embedded: boolean }> {
-  const url = opts.databaseUrl ?? process.env.SLUICE_DATABASE_URL;
+  const url = opts.databaseUrl || process.env.SLUICE_DATABASE_URL;
   if (url) return { url, embedded: false };
   const server = await ensureEmbeddedServer({ onProgress: (m) => (opts.json ? undefined : logErr(m)) });
   return { url: server.url, embedded: true };

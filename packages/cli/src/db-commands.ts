@@ -3,6 +3,7 @@ import {
   migrate,
   migrationState,
   openPool,
+  redactUrl,
   stopEmbeddedServer,
   toSluiceError,
 } from '@sluice/core';
@@ -37,8 +38,8 @@ export function registerDbCommands(program: Command): void {
       const { url } = await resolveDatabase({ ...g, databaseUrl: undefined });
       const state = await withPool(url, migrationState);
       if (state.pending.length > 0) await migrate(url);
-      if (g.json) printJson({ url });
-      else process.stdout.write(`embedded PostgreSQL is running: ${url}\n`);
+      if (g.json) printJson({ url: redactUrl(url) });
+      else process.stdout.write(`embedded PostgreSQL is running: ${redactUrl(url)}\n`);
     });
 
   db.command('stop')
@@ -57,17 +58,23 @@ export function registerDbCommands(program: Command): void {
     .option('--json', 'machine output')
     .action(async (_o, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const explicit = g.databaseUrl ?? process.env.SLUICE_DATABASE_URL;
+      const explicit = g.databaseUrl || process.env.SLUICE_DATABASE_URL;
       const embedded = explicit ? null : await embeddedServerStatus();
-      const url = explicit ?? embedded?.url;
+      const url = explicit || embedded?.url;
       const state = url
         ? await withPool(url, migrationState).catch((e) => ({
             error: String((toSluiceError(e, url) as Error).message),
           }))
         : null;
-      const out = { database: explicit ? 'external' : 'embedded', url: url ?? null, embedded, migrations: state };
+      const shown = url ? redactUrl(url) : null;
+      const out = {
+        database: explicit ? 'external' : 'embedded',
+        url: shown,
+        embedded: embedded && { ...embedded, url: embedded.url ? redactUrl(embedded.url) : undefined },
+        migrations: state,
+      };
       if (g.json) return printJson(out);
-      process.stdout.write(`database: ${out.database}${url ? ` at ${url}` : ''}\n`);
+      process.stdout.write(`database: ${out.database}${shown ? ` at ${shown}` : ''}\n`);
       if (embedded)
         process.stdout.write(
           `embedded server: ${embedded.running ? `running (pid ${embedded.pid})` : 'stopped'}, data in ${embedded.dataDir}\n`,

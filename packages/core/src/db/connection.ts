@@ -46,6 +46,17 @@ export function openPool(url: string, opts: OpenPoolOptions = {}): SluiceDb {
   };
 }
 
+/** The URL with its password replaced, for printing. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the configured database';
+  }
+}
+
 export function describeUrl(url: string): string {
   try {
     const u = new URL(url);
