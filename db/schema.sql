@@ -1914,13 +1914,6 @@ ALTER TABLE ONLY sluice.files
     ADD CONSTRAINT files_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
 
 --
--- Name: job_dependencies job_dependencies_depends_on_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
---
-
-ALTER TABLE ONLY sluice.job_dependencies
-    ADD CONSTRAINT job_dependencies_depends_on_fkey FOREIGN KEY (depends_on_job_id) REFERENCES sluice.jobs(id) ON DELETE CASCADE;
-
---
 -- Name: job_dependencies job_dependencies_job_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
 --
 
@@ -1982,13 +1975,6 @@ ALTER TABLE ONLY sluice.job_output_user_data
 
 ALTER TABLE ONLY sluice.job_output_user_data
     ADD CONSTRAINT job_output_user_data_user_data_fkey FOREIGN KEY (user_data_id) REFERENCES sluice.user_data(id) ON DELETE CASCADE;
-
---
--- Name: jobs jobs_resource_requirements_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
---
-
-ALTER TABLE ONLY sluice.jobs
-    ADD CONSTRAINT jobs_resource_requirements_fkey FOREIGN KEY (resource_requirements_id) REFERENCES sluice.resource_requirements(id);
 
 --
 -- Name: jobs jobs_scheduler_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
