@@ -13,20 +13,20 @@ export class Wakeup {
     }
   }
 
-  /** Resolves on the next signal or after timeoutMs, whichever comes first. */
-  wait(timeoutMs: number): Promise<void> {
+  /** Resolves on the next signal (true) or after timeoutMs (false), whichever comes first. */
+  wait(timeoutMs: number): Promise<boolean> {
     if (this.pending) {
       this.pending = false;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.resolve = null;
-        resolve();
+        resolve(false);
       }, timeoutMs);
       this.resolve = () => {
         clearTimeout(timer);
-        resolve();
+        resolve(true);
       };
     });
   }

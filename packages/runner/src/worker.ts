@@ -94,6 +94,8 @@ export class Worker {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private stopReason: WorkerExitReason | null = null;
   private workflowChanged = true;
+  /** false only after a claim found no action, until a notification or a poll says otherwise */
+  private actionsMaybePending = true;
   private endsAt: Date | null = null;
   private jobsRun = 0;
   private readonly actionsRunning = new Set<Promise<void>>();
@@ -120,6 +122,7 @@ export class Worker {
       onNotify: (n) => {
         if (n === null || n.workflowId === this.opts.workflowId) {
           if (n === null || n.channel === 'sluice_workflow_state') this.workflowChanged = true;
+          if (n === null || n.channel !== 'sluice_jobs_ready') this.actionsMaybePending = true;
           this.wake.signal();
         }
       },
@@ -198,7 +201,10 @@ export class Worker {
       }
       // Actions first: on_worker_start (and on_workflow_start) must run before any job here,
       // which jobs_claim enforces by refusing jobs until they have.
-      await this.startActions(MAIN_LOOP_TRIGGERS);
+      if (this.actionsMaybePending) {
+        this.actionsMaybePending = false;
+        await this.startActions(MAIN_LOOP_TRIGGERS);
+      }
       const claimed = await this.claim();
       if (claimed.length > 0) {
         await this.startJobs(claimed);
@@ -216,7 +222,11 @@ export class Worker {
           break;
         }
       }
-      await this.wake.wait(this.opts.pollIntervalMs);
+      if (!(await this.wake.wait(this.opts.pollIntervalMs))) {
+        // The poll: whatever a missed notification would have said.
+        this.workflowChanged = true;
+        this.actionsMaybePending = true;
+      }
     }
   }
 
@@ -225,7 +235,11 @@ export class Worker {
     const db = this.handle.db;
     await workersReap(db, this.opts.workflowId);
     // A worker never leaves while an action it could run is pending (on_workflow_complete).
-    if (await actionsClaimable(db, this.workerId, MAIN_LOOP_TRIGGERS)) return null;
+    if (await actionsClaimable(db, this.workerId, MAIN_LOOP_TRIGGERS)) {
+      this.actionsMaybePending = true;
+      this.wake.signal();
+      return null;
+    }
     const wf = await workflowsGet(db, this.opts.workflowId);
     if (wf.is_canceled) return 'canceled';
     if (wf.run_id > 0 && wf.unfinished_jobs === 0) return 'complete';
