@@ -542,6 +542,12 @@ DECLARE
   v_ids bigint[];
   v_deltas integer[];
 BEGIN
+  -- Most statements touch workflows without job-triggered actions: skip the join for them.
+  IF NOT EXISTS (SELECT 1 FROM sluice.workflow_actions a
+                  WHERE a.workflow_id IN (SELECT DISTINCT workflow_id FROM new_rows)
+                    AND a.trigger_type IN ('on_jobs_ready', 'on_jobs_complete')) THEN
+    RETURN NULL;
+  END IF;
   SELECT array_agg(action_id ORDER BY action_id), array_agg(delta ORDER BY action_id)
     INTO v_ids, v_deltas
     FROM (SELECT m.action_id,
@@ -1017,6 +1023,7 @@ END $$;
 
 CREATE FUNCTION sluice.workflow_start_run(p_workflow_id bigint, p_kind sluice.event_kind) RETURNS integer
     LANGUAGE plpgsql
+    SET work_mem TO '64MB'
     AS $$
 DECLARE
   v_wf sluice.workflows;
