@@ -3,16 +3,15 @@ import {
   actionRunsFinish,
   actionsClaimPending,
   jobsClaimReady,
-  jobsComplete,
   MAIN_LOOP_TRIGGERS,
   openPool,
-  workersRegister,
   workflowsCancel,
   workflowsCreate,
   workflowsInitialize,
   workflowsReinitialize,
   workflowsResetStatus,
 } from '../../packages/core/src/index.js';
+import { finishJobs, registerTestWorker, runPendingActions, SUCCEEDED } from '../support/engine-driver.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { type ActionSketch, buildWorkflowWithActions, type JobSketch } from '../support/workflow-builder.js';
 
@@ -23,22 +22,7 @@ async function create(jobs: Record<string, JobSketch>, actions: ActionSketch[]):
   return workflowsCreate(db(), buildWorkflowWithActions(jobs, actions));
 }
 
-async function worker(workflowId: number, h = t.handle): Promise<number> {
-  const w = await workersRegister(h.db, {
-    workflowId,
-    hostname: 'test',
-    pid: 1,
-    osUser: null,
-    numCpus: 64,
-    memoryBytes: 1e12,
-    numGpus: 0,
-    numNodes: 1,
-    maxParallelJobs: null,
-    endsAt: null,
-    heartbeatTimeoutSeconds: 600,
-  });
-  return w.id;
-}
+const worker = (workflowId: number, h = t.handle) => registerTestWorker(h, workflowId);
 
 async function actions(workflowId: number) {
   return t.query<{
@@ -53,46 +37,9 @@ async function actions(workflowId: number) {
   );
 }
 
-/** Claims every ready job (after running pending start actions) and finishes the named ones. */
-async function finish(workflowId: number, outcome: Record<string, 'completed' | 'failed'>): Promise<void> {
-  const w = await worker(workflowId);
-  for (
-    let a = await actionsClaimPending(db(), w, MAIN_LOOP_TRIGGERS);
-    a;
-    a = await actionsClaimPending(db(), w, MAIN_LOOP_TRIGGERS)
-  ) {
-    await actionRunsFinish(db(), a.run_id, ok);
-  }
-  const claimed = await jobsClaimReady(db(), {
-    workerId: w,
-    limit: 1000,
-    useResources: false,
-    freeCpus: 0,
-    freeMemoryBytes: 0,
-    freeGpus: 0,
-    freeNodes: 0,
-    maxRuntimeSeconds: null,
-  });
-  const done = claimed.filter((j) => outcome[j.name]);
-  expect(done.map((j) => j.name).sort()).toEqual(Object.keys(outcome).sort());
-  await jobsComplete(
-    db(),
-    w,
-    done.map((j) => ({
-      jobId: j.id,
-      attempt: j.attempt,
-      status: outcome[j.name] as 'completed' | 'failed',
-      returnCode: outcome[j.name] === 'completed' ? 0 : 1,
-      startedAt: new Date(),
-      completedAt: new Date(),
-      message: null,
-      stdoutPath: null,
-      stderrPath: null,
-    })),
-  );
-}
-
-const ok = { succeeded: true, exitCode: 0, failedCommand: null, message: null, stdoutPath: null, stderrPath: null };
+const finish = (workflowId: number, outcome: Record<string, 'completed' | 'failed'>) =>
+  finishJobs(t.handle, workflowId, outcome);
+const ok = SUCCEEDED;
 
 /** The design invariant: every job-triggered count equals what the job states say. */
 async function expectCountsRecomputable(workflowId: number): Promise<void> {

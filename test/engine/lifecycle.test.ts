@@ -11,6 +11,7 @@ import {
   workflowsReinitialize,
   workflowsResetStatus,
 } from '../../packages/core/src/index.js';
+import { finishJobs } from '../support/engine-driver.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { buildWorkflow, type JobSketch } from '../support/workflow-builder.js';
 
@@ -28,54 +29,8 @@ async function create(jobs: Record<string, JobSketch>): Promise<number> {
   return workflowsCreate(t.handle.db, buildWorkflow(jobs));
 }
 
-async function worker(workflowId: number): Promise<number> {
-  const w = await workersRegister(t.handle.db, {
-    workflowId,
-    hostname: 'test',
-    pid: 1,
-    osUser: null,
-    numCpus: 64,
-    memoryBytes: 1e12,
-    numGpus: 0,
-    numNodes: 1,
-    maxParallelJobs: null,
-    endsAt: null,
-    heartbeatTimeoutSeconds: 60,
-  });
-  return w.id;
-}
-
-/** Claims every ready job and finishes the named ones with the given statuses. */
-async function finish(workflowId: number, outcome: Record<string, 'completed' | 'failed'>): Promise<void> {
-  const w = await worker(workflowId);
-  const claimed = await jobsClaimReady(t.handle.db, {
-    workerId: w,
-    limit: 1000,
-    useResources: false,
-    freeCpus: 0,
-    freeMemoryBytes: 0,
-    freeGpus: 0,
-    freeNodes: 0,
-    maxRuntimeSeconds: null,
-  });
-  const done = claimed.filter((j) => outcome[j.name]);
-  expect(done.map((j) => j.name).sort()).toEqual(Object.keys(outcome).sort());
-  await jobsComplete(
-    t.handle.db,
-    w,
-    done.map((j) => ({
-      jobId: j.id,
-      attempt: j.attempt,
-      status: outcome[j.name] as 'completed' | 'failed',
-      returnCode: outcome[j.name] === 'completed' ? 0 : 1,
-      startedAt: new Date(),
-      completedAt: new Date(),
-      message: null,
-      stdoutPath: null,
-      stderrPath: null,
-    })),
-  );
-}
+const finish = (workflowId: number, outcome: Record<string, 'completed' | 'failed'>) =>
+  finishJobs(t.handle, workflowId, outcome);
 
 /** The invariant from the design: every job's count equals what its dependency rows say. */
 async function expectCountsRecomputable(workflowId: number): Promise<void> {

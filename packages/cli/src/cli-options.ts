@@ -1,4 +1,4 @@
-import { parseDuration, parseMemory, SluiceError } from '@sluice/core';
+import { JOB_STATUSES, type JobStatus, parseDuration, parseMemory, SluiceError } from '@sluice/core';
 import { z } from 'zod';
 
 /** Validates command-line values at the boundary; every failure names the flag and the value. */
@@ -90,18 +90,6 @@ export function parseWorkerFlags(raw: RawWorkerFlags): WorkerFlags {
   };
 }
 
-export const JOB_STATUS_VALUES = [
-  'uninitialized',
-  'blocked',
-  'ready',
-  'pending',
-  'running',
-  'completed',
-  'failed',
-  'canceled',
-  'terminated',
-  'disabled',
-] as const;
-export const JobStatusFlag = z.enum(JOB_STATUS_VALUES, {
-  error: () => `expected one of ${JOB_STATUS_VALUES.join(', ')}`,
+export const JobStatusFlag = z.enum(JOB_STATUSES as [JobStatus, ...JobStatus[]], {
+  error: () => `expected one of ${JOB_STATUSES.join(', ')}`,
 });

@@ -1,6 +1,7 @@
 import {
   actionsList,
   eventsList,
+  JOB_STATUSES,
   jobsList,
   resultsList,
   type SluiceDb,
@@ -20,19 +21,6 @@ import { type GlobalOptions, withDatabase } from './cli-context.js';
 import { JobStatusFlag, parseFlag, WorkflowId } from './cli-options.js';
 import { printJson, printTable } from './output-format.js';
 
-const STATUS_KEYS = [
-  'uninitialized',
-  'blocked',
-  'ready',
-  'pending',
-  'running',
-  'completed',
-  'failed',
-  'canceled',
-  'terminated',
-  'disabled',
-] as const;
-
 export function workflowStatusJson(w: WorkflowSummaryView) {
   return {
     id: w.id,
@@ -45,7 +33,7 @@ export function workflowStatusJson(w: WorkflowSummaryView) {
     is_canceled: w.is_canceled,
     num_jobs: w.num_jobs,
     live_workers: w.live_workers,
-    job_counts: Object.fromEntries(STATUS_KEYS.map((k) => [k, w[k]])),
+    job_counts: Object.fromEntries(JOB_STATUSES.map((k) => [k, w[k]])),
     created_at: w.created_at,
     completed_at: w.completed_at,
     canceled_at: w.canceled_at,
@@ -68,6 +56,19 @@ async function freshStatus(h: SluiceDb, id: number): Promise<WorkflowSummaryView
 
 const workflowIdArg = (id: string) => parseFlag(WorkflowId, 'workflow-id', id);
 const globals = (cmd: Command) => cmd.optsWithGlobals<GlobalOptions>();
+
+/** Runs fn for an existing workflow: a missing one is reported by name, not as an empty list. */
+function withWorkflow<T>(
+  g: GlobalOptions,
+  id: string,
+  fn: (h: SluiceDb, workflowId: number) => Promise<T>,
+): Promise<T> {
+  const workflowId = workflowIdArg(id);
+  return withDatabase(g, async (h) => {
+    await workflowsGet(h.db, workflowId);
+    return fn(h, workflowId);
+  });
+}
 
 export function registerWorkflowCommands(program: Command): void {
   const wf = program.command('workflows').description('create, inspect and change workflows');
@@ -112,7 +113,7 @@ export function registerWorkflowCommands(program: Command): void {
         `workflow ${w.id} (${w.name}): ${w.is_canceled ? 'canceled' : w.is_complete ? 'complete' : w.run_id > 0 ? `run ${w.run_id} active` : 'not initialized'}, ${w.live_workers} live worker(s)\n`,
       );
       printTable(
-        STATUS_KEYS.filter((k) => w[k] > 0).map((k) => ({ status: k, jobs: w[k] })),
+        JOB_STATUSES.filter((k) => w[k] > 0).map((k) => ({ status: k, jobs: w[k] })),
         ['status', 'jobs'],
       );
     });
@@ -173,11 +174,7 @@ export function registerWorkflowCommands(program: Command): void {
     .option('--json', 'machine output')
     .action(async (id: string, _o, cmd: Command) => {
       const g = globals(cmd);
-      const rows = await withDatabase(g, async (h) => {
-        const workflowId = workflowIdArg(id);
-        await workflowsGet(h.db, workflowId);
-        return actionsList(h.db, workflowId);
-      });
+      const rows = await withWorkflow(g, id, (h, workflowId) => actionsList(h.db, workflowId));
       if (g.json) {
         printJson(
           rows.map((a) => ({
@@ -228,11 +225,7 @@ export function registerWorkflowCommands(program: Command): void {
     .action(async (id: string, o: { status?: string }, cmd: Command) => {
       const g = globals(cmd);
       const status = o.status === undefined ? undefined : parseFlag(JobStatusFlag, '--status', o.status);
-      const rows = await withDatabase(g, async (h) => {
-        const workflowId = workflowIdArg(id);
-        await workflowsGet(h.db, workflowId);
-        return jobsList(h.db, workflowId, status);
-      });
+      const rows = await withWorkflow(g, id, (h, workflowId) => jobsList(h.db, workflowId, status));
       if (g.json) printJson(rows);
       else
         printTable(rows as unknown as Record<string, unknown>[], [
@@ -253,11 +246,7 @@ export function registerWorkflowCommands(program: Command): void {
     .option('--json', 'machine output')
     .action(async (id: string, _o, cmd: Command) => {
       const g = globals(cmd);
-      const rows = await withDatabase(g, async (h) => {
-        const workflowId = workflowIdArg(id);
-        await workflowsGet(h.db, workflowId);
-        return resultsList(h.db, workflowId);
-      });
+      const rows = await withWorkflow(g, id, (h, workflowId) => resultsList(h.db, workflowId));
       if (g.json) printJson(rows);
       else
         printTable(rows as unknown as Record<string, unknown>[], [
@@ -280,9 +269,7 @@ export function registerWorkflowCommands(program: Command): void {
     .option('--json', 'machine output (one JSON object per line)')
     .action(async (id: string, o: { follow?: boolean }, cmd: Command) => {
       const g = globals(cmd);
-      const workflowId = workflowIdArg(id);
-      await withDatabase(g, async (h) => {
-        await workflowsGet(h.db, workflowId);
+      await withWorkflow(g, id, async (h, workflowId) => {
         let after = 0;
         let stop = false;
         const onSig = () => {
