@@ -11,7 +11,7 @@ import {
   workflowsReinitialize,
   workflowsResetStatus,
 } from '../../packages/core/src/index.js';
-import { finishJobs, registerTestWorker, runPendingActions, SUCCEEDED } from '../support/engine-driver.js';
+import { finishJobs, registerTestWorker, SUCCEEDED } from '../support/engine-driver.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { type ActionSketch, buildWorkflowWithActions, type JobSketch } from '../support/workflow-builder.js';
 

@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   type JobStatus,
-  jobsClaimReady,
-  jobsComplete,
-  workersRegister,
   workflowsCancel,
   workflowsCreate,
   workflowsGet,
