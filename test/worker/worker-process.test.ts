@@ -288,4 +288,27 @@ describe('sluice worker processes', () => {
     const res = await t.query<{ status: string }>('SELECT status FROM sluice.results WHERE workflow_id = $1', [id]);
     expect(res).toEqual([{ status: 'canceled' }]);
   });
+
+  it('survives its database connections being killed: reconnects, keeps its jobs, finishes the workflow', async () => {
+    const dir = tmp();
+    const id = await workflowsCreate(
+      t.handle.db,
+      buildWorkflow({ a: { command: 'touch a.started; sleep 1' }, b: { deps: ['a'] }, c: { deps: ['b'] } }),
+    );
+    await workflowsInitialize(t.handle.db, id);
+    const w = spawnCli(['worker', String(id), '--poll-interval', '1', '--heartbeat-interval', '0.2'], {
+      env: env(),
+      cwd: dir,
+    });
+    await waitFor('the first job to start', async () => existsSync(path.join(dir, 'a.started')));
+    const killed = await t.query<{ n: number }>(
+      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name LIKE 'sluice-%'`,
+    );
+    expect(killed[0]?.n).toBeGreaterThanOrEqual(2);
+    const exit = await w.exited;
+    expect(exit.code, exit.stderr).toBe(0);
+    expect(exit.stderr).toMatch(/notification connection lost|database error/);
+    expect(await jobStatuses(id)).toEqual({ a: 'completed', b: 'completed', c: 'completed' });
+  });
 });

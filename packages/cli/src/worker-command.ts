@@ -58,6 +58,7 @@ export function registerWorkerCommand(program: Command): void {
     await handle.close();
     const summary = await runWorker(url, workflowId, flags, g.debug ?? false);
     logErr(`worker ${summary.workerId} finished (${summary.reason}) after running ${summary.jobsRun} job(s)`);
-    if (summary.reason === 'lost' || summary.reason === 'nothing-runnable') process.exitCode = 1;
+    if (summary.reason === 'lost' || summary.reason === 'nothing-runnable' || summary.reason === 'error')
+      process.exitCode = 1;
   });
 }

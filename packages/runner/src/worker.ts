@@ -49,6 +49,8 @@ export interface WorkerOptions {
   terminationGraceMs?: number;
   /** most jobs claimed in one transaction */
   claimBatchSize?: number;
+  /** how long the worker keeps retrying through database errors before it gives up */
+  databaseOutageMs?: number;
   log?: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
 }
 
@@ -60,7 +62,14 @@ export interface WorkerOptions {
  */
 export type WorkerState = 'starting' | 'running' | 'draining' | 'stopping' | 'stopped';
 
-export type WorkerExitReason = 'complete' | 'canceled' | 'signal' | 'nothing-runnable' | 'lost' | 'time-limit';
+export type WorkerExitReason =
+  | 'complete'
+  | 'canceled'
+  | 'signal'
+  | 'nothing-runnable'
+  | 'lost'
+  | 'time-limit'
+  | 'error';
 
 interface RunningJob {
   job: JobRow;
@@ -113,6 +122,7 @@ export class Worker {
       heartbeatTimeoutMs: 60_000,
       terminationGraceMs: 10_000,
       claimBatchSize: 64,
+      databaseOutageMs: 300_000,
       ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
     } as typeof this.opts;
     this.log = options.log ?? (() => {});
@@ -185,49 +195,69 @@ export class Worker {
   }
 
   private async mainLoop(): Promise<void> {
-    const db = this.handle.db;
+    let failingSince: number | null = null;
+    let backoffMs = 100;
     while (this.stopReason === null) {
-      if (this.workflowChanged) {
-        this.workflowChanged = false;
-        const wf = await workflowsGet(db, this.opts.workflowId);
-        if (wf.is_canceled) {
-          this.stopReason = 'canceled';
+      let busy: boolean;
+      try {
+        busy = await this.step();
+        failingSince = null;
+        backoffMs = 100;
+      } catch (e) {
+        // The database may be restarting: keep the jobs running, retry with backoff, and give
+        // up only after a long outage. The tables will say what happened meanwhile.
+        failingSince ??= Date.now();
+        if (Date.now() - failingSince > this.opts.databaseOutageMs) {
+          this.log('error', `giving up after ${this.opts.databaseOutageMs / 1000} s of database errors: ${errMsg(e)}`);
+          this.stopReason = 'error';
           break;
         }
-      }
-      if (this.endsAt && Date.now() >= this.endsAt.getTime()) {
-        this.stopReason = 'time-limit';
-        break;
-      }
-      // Actions first: on_worker_start (and on_workflow_start) must run before any job here,
-      // which jobs_claim enforces by refusing jobs until they have.
-      if (this.actionsMaybePending) {
-        this.actionsMaybePending = false;
-        await this.startActions(MAIN_LOOP_TRIGGERS);
-      }
-      const claimed = await this.claim();
-      if (claimed.length > 0) {
-        await this.startJobs(claimed);
+        this.log('warn', `database error, retrying in ${backoffMs} ms: ${errMsg(e)}`);
+        this.workflowChanged = true;
+        this.actionsMaybePending = true;
+        await new Promise((r) => setTimeout(r, backoffMs));
+        backoffMs = Math.min(backoffMs * 2, 5000);
         continue;
       }
-      if (
-        this.running.size === 0 &&
-        this.completions.length === 0 &&
-        !this.flushing &&
-        this.actionsRunning.size === 0
-      ) {
-        const reason = await this.idleExitReason();
-        if (reason) {
-          this.stopReason = reason;
-          break;
-        }
-      }
+      if (busy || this.stopReason !== null) continue;
       if (!(await this.wake.wait(this.opts.pollIntervalMs))) {
         // The poll: whatever a missed notification would have said.
         this.workflowChanged = true;
         this.actionsMaybePending = true;
       }
     }
+  }
+
+  /** One turn of the loop; true when it started work and should go round again at once. */
+  private async step(): Promise<boolean> {
+    if (this.workflowChanged) {
+      this.workflowChanged = false;
+      const wf = await workflowsGet(this.handle.db, this.opts.workflowId);
+      if (wf.is_canceled) {
+        this.stopReason = 'canceled';
+        return false;
+      }
+    }
+    if (this.endsAt && Date.now() >= this.endsAt.getTime()) {
+      this.stopReason = 'time-limit';
+      return false;
+    }
+    // Actions first: on_worker_start (and on_workflow_start) must run before any job here,
+    // which jobs_claim enforces by refusing jobs until they have.
+    if (this.actionsMaybePending) {
+      this.actionsMaybePending = false;
+      await this.startActions(MAIN_LOOP_TRIGGERS);
+    }
+    const claimed = await this.claim();
+    if (claimed.length > 0) {
+      await this.startJobs(claimed);
+      return true;
+    }
+    if (this.running.size === 0 && this.completions.length === 0 && !this.flushing && this.actionsRunning.size === 0) {
+      const reason = await this.idleExitReason();
+      if (reason) this.stopReason = reason;
+    }
+    return false;
   }
 
   /** Why an idle worker should leave, or null to keep waiting. The tables decide, not an empty claim. */
@@ -387,11 +417,20 @@ export class Worker {
   }
 
   private async flushCompletions(): Promise<void> {
+    let failures = 0;
     while (this.completions.length > 0) {
       const batch = this.completions.splice(0, this.completions.length);
       try {
         await jobsComplete(this.handle.db, this.workerId, batch);
+        failures = 0;
       } catch (e) {
+        failures++;
+        // A worker that gave up on the database does not wait for it forever: once it is
+        // declared lost, whoever reaps it records these jobs as terminated.
+        if (this.stopReason === 'error' && failures >= 3) {
+          this.log('error', `could not record ${batch.length} result(s): ${errMsg(e)}`);
+          return;
+        }
         this.log('error', `recording ${batch.length} result(s) failed, will retry: ${errMsg(e)}`);
         this.completions.unshift(...batch);
         await new Promise((r) => setTimeout(r, 1000));
