@@ -18,7 +18,8 @@ actions:
 ${actions}`;
 
 const RUN = '    action_type: run_commands\n    commands: ["echo hi"]\n';
-const SCHEDULE = '    action_type: schedule_nodes\n    scheduler: gpu\n    scheduler_type: slurm\n    num_allocations: 2\n';
+const SCHEDULE =
+  '    action_type: schedule_nodes\n    scheduler: gpu\n    scheduler_type: slurm\n    num_allocations: 2\n';
 
 describe('actions from the seed document', () => {
   it('loads the examples of the seed document', () => {
@@ -83,7 +84,10 @@ actions:
       ['on_worker_complete', 'run_commands', true, []],
       ['on_jobs_ready', 'schedule_nodes', false, [0, 1, 2, 6]],
     ]);
-    expect(workflow.actions[0]?.commands).toEqual(['mkdir -p output logs', "echo 'Workflow started' > logs/status.txt"]);
+    expect(workflow.actions[0]?.commands).toEqual([
+      'mkdir -p output logs',
+      "echo 'Workflow started' > logs/status.txt",
+    ]);
     expect(workflow.actions[6]).toMatchObject({
       scheduler: 'gpu_cluster',
       schedulerType: 'slurm',
@@ -227,12 +231,16 @@ describe('action validation names the action, the key and the value', () => {
       'spec.yaml:17: actions[0].num_allocations: expected an integer, got 1.5',
     );
     expectRefusal(
-      withActions(`${start}    scheduler: gpu\n    scheduler_type: slurm\n    num_allocations: 1\n    max_parallel_jobs: 0\n`),
+      withActions(
+        `${start}    scheduler: gpu\n    scheduler_type: slurm\n    num_allocations: 1\n    max_parallel_jobs: 0\n`,
+      ),
       'SPEC_INVALID',
       'spec.yaml:18: actions[0].max_parallel_jobs: expected a number >= 1, got 0',
     );
     expectRefusal(
-      withActions(`${start}    scheduler: gpu\n    scheduler_type: slurm\n    num_allocations: 1\n    start_one_worker_per_node: 1\n`),
+      withActions(
+        `${start}    scheduler: gpu\n    scheduler_type: slurm\n    num_allocations: 1\n    start_one_worker_per_node: 1\n`,
+      ),
       'SPEC_INVALID',
       'spec.yaml:18: actions[0].start_one_worker_per_node: expected true or false, got 1',
     );
@@ -291,7 +299,9 @@ describe('action validation names the action, the key and the value', () => {
 
   it('names the offending action among several', () => {
     expectRefusal(
-      withActions(`  - trigger_type: on_workflow_start\n${RUN}  - trigger_type: on_workflow_complete\n${RUN}  - trigger_type: on_workflow_complete\n${RUN}    num_allocations: 3\n`),
+      withActions(
+        `  - trigger_type: on_workflow_start\n${RUN}  - trigger_type: on_workflow_complete\n${RUN}  - trigger_type: on_workflow_complete\n${RUN}    num_allocations: 3\n`,
+      ),
       'SPEC_INVALID',
       'spec.yaml:22: actions[2].num_allocations: run_commands actions take no num_allocations (got 3); it is a schedule_nodes setting',
     );

@@ -308,7 +308,12 @@ jobs:
       'train_0.010_sgd',
       'best',
     ]);
-    expect(workflow.files.map((f) => f.path)).toEqual(['/m/0.001_adam.pt', '/m/0.001_sgd.pt', '/m/0.01_adam.pt', '/m/0.01_sgd.pt']);
+    expect(workflow.files.map((f) => f.path)).toEqual([
+      '/m/0.001_adam.pt',
+      '/m/0.001_sgd.pt',
+      '/m/0.01_adam.pt',
+      '/m/0.01_sgd.pt',
+    ]);
     expect(workflow.jobs[3]?.command).toBe('train --lr 0.01 --opt sgd > /m/0.01_sgd.pt');
     expect(workflow.jobs[4]?.dependsOn).toEqual([0, 1, 2, 3]);
   });

@@ -19,7 +19,12 @@ export function refusal(text: string, format: 'yaml' | 'json' = 'yaml'): SluiceE
 }
 
 /** Asserts the whole one-line message and the error code. */
-export function expectRefusal(text: string, code: string, message: string, format: 'yaml' | 'json' = 'yaml'): SluiceError {
+export function expectRefusal(
+  text: string,
+  code: string,
+  message: string,
+  format: 'yaml' | 'json' = 'yaml',
+): SluiceError {
   const error = refusal(text, format);
   expect(error.message).toBe(message);
   expect(error.code).toBe(code);

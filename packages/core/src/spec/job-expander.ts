@@ -1,7 +1,7 @@
 import {
   CompiledTemplate,
-  combinations,
   compileTemplate,
+  forEachCombination,
   type ParameterSet,
   type ParameterValue,
   parameterSetOf,
@@ -25,7 +25,7 @@ export const JOB_LIST_KEYS = [
 export type JobListKey = (typeof JOB_LIST_KEYS)[number];
 const REGEX_LIST_KEYS: ReadonlySet<JobListKey> = new Set(JOB_LIST_KEYS.filter((key) => key.endsWith('_regexes')));
 
-type JobLists = Partial<Record<JobListKey, readonly string[]>>;
+type JobLists = Partial<Record<JobListKey, readonly string[] | null>>;
 
 /** One job after parameter expansion; the names in it are not resolved yet. */
 export interface JobInstance {
@@ -58,9 +58,6 @@ interface JobTemplate {
   lists: { key: JobListKey; templates: CompiledTemplate[] }[];
 }
 
-const NO_LISTS: Readonly<JobLists> = {};
-const NO_PARAMETERS: readonly number[] = [];
-
 /**
  * Expands every job spec over its parameters. A parameter that the job's name does not use fans
  * in: the combinations that differ only in it are one job, whose lists are the union of theirs.
@@ -81,24 +78,20 @@ export function expandJobs(
       continue;
     }
     const template = compileJob(job, specIndex, set, reporter);
-    if (!set) {
-      instances.push(instantiate(template, NO_PARAMETERS));
-      continue;
-    }
-    const fanIn = set.names.map((_, position) => position).filter((p) => !template.name.uses.includes(p));
-    if (fanIn.length === 0) {
-      for (const combo of combinations(set)) instances.push(instantiate(template, combo));
+    const fanIn = set ? set.names.map((_, position) => position).filter((p) => !template.name.uses.includes(p)) : [];
+    if (!set || fanIn.length === 0) {
+      forEachCombination(set, (combo) => instances.push(instantiate(template, combo)));
       continue;
     }
     refuseFannedInSingles(template, set, fanIn, job.name, reporter);
-    const groups = new Map<string, { combos: (readonly number[])[] }>();
-    for (const combo of combinations(set)) {
+    const groups = new Map<string, (readonly number[])[]>();
+    forEachCombination(set, (combo) => {
       const groupKey = template.name.uses.map((position) => combo[position]).join(',');
       const group = groups.get(groupKey);
-      if (group) group.combos.push(combo);
-      else groups.set(groupKey, { combos: [combo] });
-    }
-    for (const { combos } of groups.values()) instances.push(fannedIn(template, combos));
+      if (group) group.push([...combo]);
+      else groups.set(groupKey, [[...combo]]);
+    });
+    for (const combos of groups.values()) instances.push(fannedIn(template, combos));
   }
   return instances;
 }
@@ -118,13 +111,6 @@ function isPlain(job: JobSpec): boolean {
 }
 
 function plainInstance(job: JobSpec, specIndex: number): JobInstance {
-  let lists: JobLists | undefined;
-  for (const key of JOB_LIST_KEYS) {
-    const items = job[key];
-    if (!items) continue;
-    lists ??= {};
-    lists[key] = items;
-  }
   return {
     specIndex,
     name: job.name,
@@ -132,7 +118,8 @@ function plainInstance(job: JobSpec, specIndex: number): JobInstance {
     invocationScript: job.invocation_script ?? null,
     resourceRequirements: job.resource_requirements ?? null,
     scheduler: job.scheduler ?? null,
-    lists: lists ?? NO_LISTS,
+    // The spec's own lists, as written: the job spec has them under the same keys.
+    lists: job,
   };
 }
 

@@ -1,5 +1,4 @@
-import type { Fail, Parsed, SpecPath, SpecReporter } from './spec-error.js';
-import { quoteList } from './spec-error.js';
+import { type Fail, type Parsed, quoteList, type SpecPath, type SpecReporter } from './spec-error.js';
 
 export type ParameterValue = string | number;
 
@@ -145,43 +144,42 @@ export function parameterSetOf(
   if (set.names.length === 0) return null;
   const where = [...path, spec.parameters ? 'parameters' : 'use_parameters'];
   const count = combinationCount(set);
-  if (typeof count === 'string') throw reporter.error('SPEC_BAD_PARAMETER', where, count);
-  if (count > MAX_INSTANCES) {
-    throw reporter.error(
-      'SPEC_BAD_PARAMETER',
-      where,
-      `the parameters give ${count} combinations, more than ${MAX_INSTANCES}`,
-    );
+  if ('problem' in count) throw reporter.error('SPEC_BAD_PARAMETER', where, count.problem);
+  if (count.value > MAX_INSTANCES) {
+    const problem = `the parameters give ${count.value} combinations, more than ${MAX_INSTANCES}`;
+    throw reporter.error('SPEC_BAD_PARAMETER', where, problem);
   }
   return set;
 }
 
-function combinationCount(set: ParameterSet): number | string {
+function combinationCount(set: ParameterSet): Parsed<number> {
   const lengths = set.values.map((values) => values.length);
-  if (set.mode === 'product') return lengths.reduce((total, n) => total * n, 1);
+  if (set.mode === 'product') return { value: lengths.reduce((total, n) => total * n, 1) };
   const first = lengths[0] ?? 0;
   const mismatch = lengths.findIndex((n) => n !== first);
-  if (mismatch === -1) return first;
-  return `parameter_mode zip needs parameters with equal numbers of values: "${set.names[0]}" has ${first}, "${set.names[mismatch]}" has ${lengths[mismatch]}`;
+  if (mismatch === -1) return { value: first };
+  return {
+    problem: `parameter_mode zip needs parameters with equal numbers of values: "${set.names[0]}" has ${first}, "${set.names[mismatch]}" has ${lengths[mismatch]}`,
+  };
 }
 
 /**
- * Every combination of a set, as indices into each parameter's values: the cartesian product
- * with the first parameter varying slowest, or the values side by side for zip.
+ * Calls `visit` with every combination of a set, as indices into each parameter's values: the
+ * cartesian product with the first parameter varying slowest, or the values side by side for
+ * zip; once with no indices for no set. The array passed is reused: copy it to keep it.
  */
-export function* combinations(set: ParameterSet | null): Generator<readonly number[]> {
-  if (!set) {
-    yield [];
-    return;
-  }
-  const lengths = set.values.map((values) => values.length);
-  if (set.mode === 'zip') {
-    for (let i = 0; i < (lengths[0] ?? 0); i++) yield lengths.map(() => i);
-    return;
-  }
+export function forEachCombination(set: ParameterSet | null, visit: (combo: readonly number[]) => void): void {
+  const lengths = set ? set.values.map((values) => values.length) : [];
   const combo = lengths.map(() => 0);
+  if (set?.mode === 'zip') {
+    for (let i = 0; i < (lengths[0] ?? 0); i++) {
+      combo.fill(i);
+      visit(combo);
+    }
+    return;
+  }
   for (;;) {
-    yield [...combo];
+    visit(combo);
     let p = combo.length - 1;
     while (p >= 0 && combo[p] === (lengths[p] as number) - 1) combo[p--] = 0;
     if (p < 0) return;
@@ -189,7 +187,13 @@ export function* combinations(set: ParameterSet | null): Generator<readonly numb
   }
 }
 
-type TemplatePart = string | { position: number; format: FormatSpec | null; placeholder: string };
+interface Placeholder {
+  position: number;
+  format: FormatSpec | null;
+  placeholder: string;
+  /** each value of the parameter as substituted, filled in as instances need them */
+  texts: (string | undefined)[];
+}
 
 // Shared by every template without placeholders, so that plain strings cost no allocations.
 const NONE: readonly never[] = [];
@@ -200,7 +204,7 @@ export class CompiledTemplate {
     private readonly text: string,
     /** positions in the ParameterSet of the parameters the template uses */
     readonly uses: readonly number[] = NONE,
-    private readonly parts: readonly TemplatePart[] = NONE,
+    private readonly parts: readonly (string | Placeholder)[] = NONE,
     private readonly values: readonly ParameterValue[][] = NONE,
     private readonly fail?: Fail,
     private readonly quote?: (value: string) => string,
@@ -210,21 +214,26 @@ export class CompiledTemplate {
     if (this.uses.length === 0) return this.text;
     let out = '';
     for (const part of this.parts) {
-      if (typeof part === 'string') {
-        out += part;
-        continue;
+      if (typeof part === 'string') out += part;
+      else {
+        const index = combo[part.position] as number;
+        out += part.texts[index] ?? this.substitute(part, index);
       }
-      const value = (this.values[part.position] as ParameterValue[])[combo[part.position] as number] as ParameterValue;
-      const formatted = part.format ? formatValue(value, part.format) : { value: String(value) };
-      if ('problem' in formatted) {
-        return (this.fail as Fail)(
-          'SPEC_BAD_PARAMETER',
-          `cannot format ${JSON.stringify(value)} with ${part.placeholder}: ${formatted.problem}`,
-        );
-      }
-      out += this.quote ? this.quote(formatted.value) : formatted.value;
     }
     return out;
+  }
+
+  /** The text for one value of a placeholder, formatted once: a parameter's values repeat across instances. */
+  private substitute(part: Placeholder, index: number): string {
+    const value = (this.values[part.position] as ParameterValue[])[index] as ParameterValue;
+    const formatted = part.format ? formatValue(value, part.format) : { value: String(value) };
+    if ('problem' in formatted) {
+      const problem = `cannot format ${JSON.stringify(value)} with ${part.placeholder}: ${formatted.problem}`;
+      return (this.fail as Fail)('SPEC_BAD_PARAMETER', problem);
+    }
+    const text = this.quote ? this.quote(formatted.value) : formatted.value;
+    part.texts[index] = text;
+    return text;
   }
 }
 
@@ -245,7 +254,7 @@ export function compileTemplate(
   quote?: (value: string) => string,
 ): CompiledTemplate {
   if (!text.includes('{')) return new CompiledTemplate(text);
-  const parts: TemplatePart[] = [];
+  const parts: (string | Placeholder)[] = [];
   const uses = new Set<number>();
   let last = 0;
   for (const match of text.matchAll(PLACEHOLDER)) {
@@ -262,7 +271,7 @@ export function compileTemplate(
         `invalid format "${rawSpec}" in ${placeholder}: expected e.g. {i:03d}, {x:.4f}, {x:5.2f} or {s:>8}`,
       );
     }
-    parts.push(text.slice(last, match.index), { position, format, placeholder });
+    parts.push(text.slice(last, match.index), { position, format, placeholder, texts: [] });
     uses.add(position);
     last = match.index + placeholder.length;
   }

@@ -2,6 +2,7 @@ import { RE2JS } from 're2js';
 import type { Fail } from './spec-error.js';
 
 const NO_MATCHES: readonly number[] = [];
+const SCANS_BEFORE_SORTING = 8;
 const LITERAL = /^[^\\.+*?()|[\]{}^$]*$/;
 
 /** Escapes a value substituted into a regex, so that a parameter value matches only itself. */
@@ -10,27 +11,26 @@ export const quoteRegex = (value: string): string => RE2JS.quote(value);
 /**
  * Matches user regexes against one kind of names (jobs, files or user_data). Regexes are RE2
  * (linear time, so no pattern can hang the loader) and anchored: a regex must match a whole
- * name. Each distinct pattern is run once and its matches cached, because a parameterized job
- * repeats its regexes in every instance. A pattern with a literal prefix is only tried on the
- * names with that prefix, found by binary search, so per-instance regexes such as
- * `prep_{i}_.*` stay linear in the number of names instead of quadratic.
+ * name. Parameterized jobs repeat their regexes in every instance, so: a pattern without
+ * metacharacters is a name lookup; any other is run once and its matches cached; and once a
+ * spec has many patterns, one with a literal prefix is tried only on the names with that prefix,
+ * found by binary search, so that per-instance regexes such as `prep_{i}_.*` stay far from
+ * patterns times names.
  */
 export class NameMatcher {
   /** the matches of each pattern compiled so far */
   private readonly cache = new Map<string, readonly number[]>();
-  private readonly names: readonly string[];
+  private names: readonly string[] | undefined;
   private sorted: { name: string; index: number }[] | undefined;
 
   /** `byName` maps each name to its index; `kind` names the names in messages: "job", "file". */
   constructor(
     private readonly byName: ReadonlyMap<string, number>,
     private readonly kind: string,
-  ) {
-    this.names = [...byName.keys()];
-  }
+  ) {}
 
   nameAt(index: number): string | undefined {
-    return this.names[index];
+    return this.allNames()[index];
   }
 
   /** Indices of the names the pattern matches, ascending; fails if it is invalid or matches none. */
@@ -58,8 +58,13 @@ export class NameMatcher {
   private scan(regex: RE2JS): number[] {
     const prefix = literalPrefix(regex);
     const matches: number[] = [];
-    if (prefix === '') {
-      for (let i = 0; i < this.names.length; i++) if (regex.testExact(this.names[i] as string)) matches.push(i);
+    // Sorting the names costs a few scans; it pays only when many patterns follow.
+    if (this.cache.size < SCANS_BEFORE_SORTING) {
+      const names = this.allNames();
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i] as string;
+        if (name.startsWith(prefix) && regex.testExact(name)) matches.push(i);
+      }
       return matches;
     }
     const sorted = this.sortedNames();
@@ -78,15 +83,20 @@ export class NameMatcher {
     return matches.sort((a, b) => a - b);
   }
 
+  private allNames(): readonly string[] {
+    this.names ??= [...this.byName.keys()];
+    return this.names;
+  }
+
   private sortedNames() {
-    this.sorted ??= this.names
+    this.sorted ??= this.allNames()
       .map((name, index) => ({ name, index }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return this.sorted;
   }
 }
 
-export function compileRegex(pattern: string, fail: Fail): RE2JS {
+function compileRegex(pattern: string, fail: Fail): RE2JS {
   try {
     return RE2JS.compile(pattern);
   } catch (e) {

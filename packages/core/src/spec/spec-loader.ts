@@ -14,9 +14,18 @@ export interface LoadSpecTextOptions {
 
 /** Parses, validates and resolves a workflow spec given as text; every error is one line naming the place. */
 export function loadSpecText(text: string, options: LoadSpecTextOptions): ResolvedWorkflow {
-  const source = options.source ?? `<${options.format} spec>`;
-  const { value, reporter } = parseSpecDocument(stripByteOrderMark(text), options.format, source);
-  return resolveSpec(validateSpec(value, reporter), reporter);
+  const { spec, reporter } = readSpec(
+    stripByteOrderMark(text),
+    options.format,
+    options.source ?? `<${options.format} spec>`,
+  );
+  return resolveSpec(spec, reporter);
+}
+
+/** The validated spec; the parsed data it was read from is garbage once this returns, before resolving. */
+function readSpec(text: string, format: SpecFormat, source: string) {
+  const { value, reporter } = parseSpecDocument(text, format, source);
+  return { spec: validateSpec(value, reporter), reporter };
 }
 
 /**

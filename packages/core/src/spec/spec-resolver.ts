@@ -2,8 +2,8 @@ import { resolveActions } from './action-resolver.js';
 import { findCycle, sortedUnique } from './dependency-graph.js';
 import { expandJobs, type JobInstance, type JobListKey, originOf } from './job-expander.js';
 import {
-  combinations,
   compileTemplate,
+  forEachCombination,
   type ParameterizedSpec,
   type ParameterSet,
   type ParameterValue,
@@ -215,7 +215,7 @@ function expandEach<S extends ParameterizedSpec, T extends { name: string }>(
     const path: SpecPath = [section, specIndex];
     const set = parameterSetOf(spec, workflowParameters, path, reporter);
     const build = compile(spec, set, (key) => reporter.failAt([...path, key]));
-    for (const combo of combinations(set)) out.push({ ...build(combo), specIndex });
+    forEachCombination(set, (combo) => out.push({ ...build(combo), specIndex }));
   }
   return out;
 }
@@ -261,7 +261,7 @@ function entryPath(job: JobInstance, key: JobListKey, at: number): SpecPath {
 
 /** The index of the name in entry `at` of a job's list; an unknown name fails naming its template too. */
 function lookup(target: Catalog, job: JobInstance, key: JobListKey, at: number, context: JobContext): number {
-  const value = (job.lists[key] as readonly string[])[at] as string;
+  const value = job.lists[key]?.[at] as string;
   const index = target.byName.get(value);
   if (index !== undefined) return index;
   const written = context.specs[job.specIndex]?.[key]?.[originOf(job, key, at)];
@@ -275,7 +275,7 @@ function lookup(target: Catalog, job: JobInstance, key: JobListKey, at: number, 
 
 /** Indices of the names the regex in entry `at` of a job's list matches. */
 function matchEntry(target: Catalog, job: JobInstance, key: JobListKey, at: number, context: JobContext) {
-  const pattern = (job.lists[key] as readonly string[])[at] as string;
+  const pattern = job.lists[key]?.[at] as string;
   return target.matcher.match(pattern, (code, problem) => {
     throw context.reporter.error(code, entryPath(job, key, at), problem);
   });
@@ -407,8 +407,15 @@ function writersOf(
   return writers;
 }
 
+/**
+ * Shared by every job that reads or writes nothing: 100k-job specs would otherwise keep
+ * hundreds of thousands of empty arrays. Frozen, so that a consumer that pushes into one fails
+ * instead of changing every job.
+ */
+const NO_NAMES = Object.freeze([]) as unknown as string[];
+
 function namesOf(refs: readonly Reference[], items: readonly { name: string }[]): string[] {
-  if (refs.length === 0) return [];
+  if (refs.length === 0) return NO_NAMES;
   return [...new Set(refs.map((ref) => (items[ref.index] as { name: string }).name))];
 }
 
