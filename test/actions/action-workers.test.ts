@@ -25,7 +25,7 @@ async function setup(
   return { id, dir, out: path.join(dir, 'out') };
 }
 
-describe('actions run by worker processes', () => {
+describe('actions run by worker processes', { timeout: 120_000 }, () => {
   it('six workers: each non-persistent action runs once, each persistent one once per worker, setup before any job', async () => {
     const jobs: Record<string, JobSketch> = {};
     for (let i = 0; i < 24; i++) {

@@ -33,7 +33,7 @@ jobs:
     cancel_on_blocking_job_failure: false
 `;
 
-describe('sluice CLI', () => {
+describe('sluice CLI', { timeout: 180_000 }, () => {
   it('run creates, initializes and runs a spec, exiting 1 when a job failed', async () => {
     const r = await runCli(['run', spec('diamond.yaml', DIAMOND), '--json', '--poll-interval', '60'], {
       env: env(),

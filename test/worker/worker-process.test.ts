@@ -20,7 +20,7 @@ async function jobStatuses(workflowId: number): Promise<Record<string, string>> 
   return Object.fromEntries(rows.map((r) => [r.name, r.status]));
 }
 
-describe('sluice worker processes', () => {
+describe('sluice worker processes', { timeout: 120_000 }, () => {
   it('runs a workflow of dependent jobs end to end, woken by NOTIFY rather than the poll', async () => {
     const dir = tmp();
     const id = await workflowsCreate(

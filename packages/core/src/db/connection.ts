@@ -35,8 +35,11 @@ export function pgClientConfig(url: string, applicationName = 'sluice'): pg.Clie
 /** A pool and a kysely instance over it. No query is sent until one is needed. */
 export function openPool(url: string, opts: OpenPoolOptions = {}): SluiceDb {
   const pool = new pg.Pool({ ...pgClientConfig(url, opts.applicationName), max: opts.max ?? 4 });
-  // An idle client that loses its server must not crash the process; the next query reports it.
+  // A client that loses its server (idle in the pool, or checked out between two queries) must
+  // not crash the process with an unhandled 'error' event; its next query fails and the pool
+  // replaces it.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
