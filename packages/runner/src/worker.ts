@@ -339,6 +339,12 @@ export class Worker {
 
   private async startJobs(jobs: JobRow[]): Promise<void> {
     const starts: { jobId: number; startedAt: Date }[] = [];
+    // A quick job can exit before its start is written; its completion waits for that write,
+    // so that the job goes pending -> running -> done and its job_started event exists.
+    let recordStarts: () => void = () => {};
+    const startsRecorded = new Promise<void>((resolve) => {
+      recordStarts = resolve;
+    });
     for (const job of jobs) {
       const base = path.join(this.opts.outputDir, 'job_stdio', `wf${job.workflow_id}_job${job.id}_run${job.attempt}`);
       const stdoutPath = path.resolve(`${base}.o`);
@@ -379,7 +385,7 @@ export class Worker {
       this.running.set(job.id, entry);
       this.jobsRun++;
       starts.push({ jobId: job.id, startedAt });
-      void proc.exited.then((exit) => {
+      void Promise.all([proc.exited, startsRecorded]).then(([exit]) => {
         this.running.delete(job.id);
         const status = entry.stopAs ?? (exit.returnCode === 0 && !exit.error ? 'completed' : 'failed');
         this.queueCompletion({
@@ -399,7 +405,11 @@ export class Worker {
         });
       });
     }
-    if (starts.length > 0) await jobsStart(this.handle.db, this.workerId, starts);
+    try {
+      if (starts.length > 0) await jobsStart(this.handle.db, this.workerId, starts);
+    } finally {
+      recordStarts();
+    }
   }
 
   /**
