@@ -67,6 +67,18 @@ CREATE TYPE sluice.job_status AS ENUM (
 );
 
 --
+-- Name: scheduled_node_status; Type: TYPE; Schema: sluice; Owner: -
+--
+
+CREATE TYPE sluice.scheduled_node_status AS ENUM (
+    'pending',
+    'active',
+    'complete',
+    'failed',
+    'canceled'
+);
+
+--
 -- Name: trigger_type; Type: TYPE; Schema: sluice; Owner: -
 --
 
@@ -371,6 +383,7 @@ CREATE FUNCTION sluice.jobs_claim(p_worker_id bigint, p_limit integer, p_use_res
     AS $$
 DECLARE
   v_workflow_id bigint;
+  v_scheduler_id bigint;
   v_ids bigint[] := '{}';
   v_cand record;
   v_cpus integer := p_free_cpus;
@@ -378,7 +391,7 @@ DECLARE
   v_gpus integer := p_free_gpus;
   v_nodes integer := p_free_nodes;
 BEGIN
-  SELECT w.workflow_id INTO v_workflow_id
+  SELECT w.workflow_id, w.scheduler_id INTO v_workflow_id, v_scheduler_id
     FROM sluice.workers w JOIN sluice.workflows f ON f.id = w.workflow_id
    WHERE w.id = p_worker_id AND w.status = 'running' AND f.canceled_at IS NULL;
   IF v_workflow_id IS NULL OR p_limit <= 0 OR NOT sluice.jobs_claim_gate_open(p_worker_id) THEN
@@ -390,6 +403,7 @@ BEGIN
     WITH picked AS MATERIALIZED (
       SELECT id FROM sluice.jobs
        WHERE workflow_id = v_workflow_id AND status = 'ready'
+         AND sluice.jobs_scheduler_fits(scheduler_id, v_scheduler_id)
          AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
        ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id
        LIMIT p_limit
@@ -406,6 +420,7 @@ BEGIN
   FOR v_cand IN
     SELECT id, num_cpus, memory_bytes, num_gpus, num_nodes FROM sluice.jobs
      WHERE workflow_id = v_workflow_id AND status = 'ready'
+       AND sluice.jobs_scheduler_fits(scheduler_id, v_scheduler_id)
        AND num_cpus <= v_cpus AND memory_bytes <= v_mem AND num_gpus <= v_gpus AND num_nodes <= v_nodes
        AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
      ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id
@@ -504,6 +519,14 @@ BEGIN
 
   RETURN QUERY SELECT unnest(v_ids);
 END $$;
+
+--
+-- Name: jobs_scheduler_fits(bigint, bigint); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.jobs_scheduler_fits(p_job_scheduler_id bigint, p_worker_scheduler_id bigint) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT p_job_scheduler_id IS NULL OR p_job_scheduler_id = p_worker_scheduler_id $$;
 
 --
 -- Name: jobs_start(bigint, bigint[], timestamp with time zone[]); Type: FUNCTION; Schema: sluice; Owner: -
@@ -719,6 +742,22 @@ BEGIN
 END $$;
 
 --
+-- Name: tg_workers__complete_allocation(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_workers__complete_allocation() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  UPDATE sluice.scheduled_compute_nodes n
+     SET status = 'complete', finished_at = now()
+   WHERE n.id = NEW.scheduled_node_id AND n.status = 'active'
+     AND NOT EXISTS (SELECT 1 FROM sluice.workers k
+                      WHERE k.scheduled_node_id = n.id AND k.status = 'running');
+  RETURN NULL;
+END $$;
+
+--
 -- Name: tg_workflows__arm_complete_actions(); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
@@ -728,6 +767,28 @@ CREATE FUNCTION sluice.tg_workflows__arm_complete_actions() RETURNS trigger
 BEGIN
   PERFORM sluice.actions_arm_workflow_complete(NEW.id, NEW.unfinished_jobs = 0);
   RETURN NULL;
+END $$;
+
+--
+-- Name: workers_attach_allocation(bigint, bigint); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.workers_attach_allocation(p_worker_id bigint, p_scheduled_node_id bigint) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_node sluice.scheduled_compute_nodes;
+BEGIN
+  SELECT * INTO v_node FROM sluice.scheduled_compute_nodes WHERE id = p_scheduled_node_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'scheduled node % does not exist', p_scheduled_node_id
+      USING ERRCODE = 'no_data_found', HINT = 'WORKFLOW_STATE';
+  END IF;
+  UPDATE sluice.workers SET scheduled_node_id = p_scheduled_node_id, scheduler_id = v_node.scheduler_id
+   WHERE id = p_worker_id;
+  UPDATE sluice.scheduled_compute_nodes
+     SET status = 'active', started_at = coalesce(started_at, now())
+   WHERE id = p_scheduled_node_id AND status IN ('pending', 'active');
 END $$;
 
 --
@@ -827,6 +888,7 @@ CREATE TABLE sluice.workers (
     started_at timestamp with time zone DEFAULT now() NOT NULL,
     heartbeat_at timestamp with time zone DEFAULT now() NOT NULL,
     stopped_at timestamp with time zone,
+    scheduled_node_id bigint,
     CONSTRAINT workers_max_parallel_jobs_positive CHECK (((max_parallel_jobs IS NULL) OR (max_parallel_jobs >= 1))),
     CONSTRAINT workers_stopped_at_matches_status CHECK (((status = 'running'::sluice.worker_status) = (stopped_at IS NULL)))
 );
@@ -1182,6 +1244,82 @@ CREATE VIEW sluice.action_status AS
 COMMENT ON VIEW sluice.action_status IS 'One row per workflow action: progress (trigger_count of required_triggers), status, executed, the selected jobs and those it still waits on.';
 
 --
+-- Name: scheduled_compute_nodes; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.scheduled_compute_nodes (
+    id bigint NOT NULL,
+    workflow_id bigint NOT NULL,
+    scheduler_id bigint NOT NULL,
+    action_id bigint,
+    action_run_id bigint,
+    slurm_job_id text,
+    status sluice.scheduled_node_status DEFAULT 'pending'::sluice.scheduled_node_status NOT NULL,
+    num_nodes integer DEFAULT 1 NOT NULL,
+    start_one_worker_per_node boolean DEFAULT false NOT NULL,
+    max_parallel_jobs integer,
+    script_path text,
+    message text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    submitted_at timestamp with time zone,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    CONSTRAINT scheduled_compute_nodes_submitted_has_job_id CHECK (((status = ANY (ARRAY['pending'::sluice.scheduled_node_status, 'failed'::sluice.scheduled_node_status])) OR (slurm_job_id IS NOT NULL)))
+);
+
+--
+-- Name: slurm_schedulers; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.slurm_schedulers (
+    id bigint NOT NULL,
+    workflow_id bigint NOT NULL,
+    name text NOT NULL,
+    account text,
+    partition text,
+    walltime text,
+    nodes integer,
+    mem text,
+    gres text,
+    qos text,
+    ntasks_per_node integer,
+    tmp text,
+    extra text
+);
+
+--
+-- Name: allocations; Type: VIEW; Schema: sluice; Owner: -
+--
+
+CREATE VIEW sluice.allocations AS
+ SELECT n.id,
+    n.workflow_id,
+    s.name AS scheduler,
+    n.action_id,
+    n.slurm_job_id,
+    n.status,
+    n.num_nodes,
+    n.start_one_worker_per_node,
+    n.max_parallel_jobs,
+    ( SELECT count(*) AS count
+           FROM sluice.workers k
+          WHERE ((k.scheduled_node_id = n.id) AND (k.status = 'running'::sluice.worker_status))) AS live_workers,
+    n.message,
+    n.script_path,
+    n.created_at,
+    n.submitted_at,
+    n.started_at,
+    n.finished_at
+   FROM (sluice.scheduled_compute_nodes n
+     JOIN sluice.slurm_schedulers s ON ((s.id = n.scheduler_id)));
+
+--
+-- Name: VIEW allocations; Type: COMMENT; Schema: sluice; Owner: -
+--
+
+COMMENT ON VIEW sluice.allocations IS 'Slurm allocations requested for workflows: scheduler, Slurm job id, status and live workers.';
+
+--
 -- Name: events; Type: TABLE; Schema: sluice; Owner: -
 --
 
@@ -1417,23 +1555,16 @@ ALTER TABLE sluice.results ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
--- Name: slurm_schedulers; Type: TABLE; Schema: sluice; Owner: -
+-- Name: scheduled_compute_nodes_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -
 --
 
-CREATE TABLE sluice.slurm_schedulers (
-    id bigint NOT NULL,
-    workflow_id bigint NOT NULL,
-    name text NOT NULL,
-    account text,
-    partition text,
-    walltime text,
-    nodes integer,
-    mem text,
-    gres text,
-    qos text,
-    ntasks_per_node integer,
-    tmp text,
-    extra text
+ALTER TABLE sluice.scheduled_compute_nodes ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME sluice.scheduled_compute_nodes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 
 --
@@ -1697,6 +1828,13 @@ ALTER TABLE ONLY sluice.results
     ADD CONSTRAINT results_pkey PRIMARY KEY (id);
 
 --
+-- Name: scheduled_compute_nodes scheduled_compute_nodes_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.scheduled_compute_nodes
+    ADD CONSTRAINT scheduled_compute_nodes_pkey PRIMARY KEY (id);
+
+--
 -- Name: slurm_schedulers slurm_schedulers_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
 --
 
@@ -1826,6 +1964,12 @@ CREATE INDEX results_job_idx ON sluice.results USING btree (job_id);
 CREATE INDEX results_workflow_idx ON sluice.results USING btree (workflow_id, id);
 
 --
+-- Name: scheduled_compute_nodes_workflow_idx; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE INDEX scheduled_compute_nodes_workflow_idx ON sluice.scheduled_compute_nodes USING btree (workflow_id, id);
+
+--
 -- Name: workers_live_idx; Type: INDEX; Schema: sluice; Owner: -
 --
 
@@ -1878,6 +2022,12 @@ CREATE TRIGGER tg_jobs__20_status_change AFTER UPDATE ON sluice.jobs REFERENCING
 --
 
 CREATE TRIGGER tg_jobs__30_count_actions AFTER UPDATE ON sluice.jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__count_actions();
+
+--
+-- Name: workers tg_workers__10_complete_allocation; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_workers__10_complete_allocation AFTER UPDATE OF status ON sluice.workers FOR EACH ROW WHEN (((new.scheduled_node_id IS NOT NULL) AND (new.status <> 'running'::sluice.worker_status) AND (old.status = 'running'::sluice.worker_status))) EXECUTE FUNCTION sluice.tg_workers__complete_allocation();
 
 --
 -- Name: workflows tg_workflows__10_arm_complete_actions; Type: TRIGGER; Schema: sluice; Owner: -
@@ -2033,6 +2183,27 @@ ALTER TABLE ONLY sluice.results
     ADD CONSTRAINT results_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
 
 --
+-- Name: scheduled_compute_nodes scheduled_compute_nodes_action_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.scheduled_compute_nodes
+    ADD CONSTRAINT scheduled_compute_nodes_action_fkey FOREIGN KEY (action_id) REFERENCES sluice.workflow_actions(id) ON DELETE SET NULL;
+
+--
+-- Name: scheduled_compute_nodes scheduled_compute_nodes_scheduler_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.scheduled_compute_nodes
+    ADD CONSTRAINT scheduled_compute_nodes_scheduler_fkey FOREIGN KEY (scheduler_id) REFERENCES sluice.slurm_schedulers(id) ON DELETE CASCADE;
+
+--
+-- Name: scheduled_compute_nodes scheduled_compute_nodes_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.scheduled_compute_nodes
+    ADD CONSTRAINT scheduled_compute_nodes_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
+
+--
 -- Name: slurm_schedulers slurm_schedulers_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
 --
 
@@ -2045,6 +2216,13 @@ ALTER TABLE ONLY sluice.slurm_schedulers
 
 ALTER TABLE ONLY sluice.user_data
     ADD CONSTRAINT user_data_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
+
+--
+-- Name: workers workers_scheduled_node_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.workers
+    ADD CONSTRAINT workers_scheduled_node_fkey FOREIGN KEY (scheduled_node_id) REFERENCES sluice.scheduled_compute_nodes(id) ON DELETE SET NULL;
 
 --
 -- Name: workers workers_scheduler_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -

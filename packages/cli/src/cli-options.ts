@@ -57,6 +57,10 @@ export interface RawWorkerFlags {
   heartbeatInterval?: string;
   heartbeatTimeout?: string;
   terminationGrace?: string;
+  scheduledNodeId?: string;
+  idleTimeout?: string;
+  endBuffer?: string;
+  oneWorkerPerNode?: boolean;
 }
 
 export interface WorkerFlags {
@@ -70,6 +74,10 @@ export interface WorkerFlags {
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
   terminationGraceMs?: number;
+  scheduledNodeId?: number;
+  idleTimeoutMs?: number;
+  endBufferSeconds: number;
+  oneWorkerPerNode: boolean;
 }
 
 export function parseWorkerFlags(raw: RawWorkerFlags): WorkerFlags {
@@ -87,6 +95,10 @@ export function parseWorkerFlags(raw: RawWorkerFlags): WorkerFlags {
     heartbeatIntervalMs: ms(opt(PositiveSeconds, '--heartbeat-interval', raw.heartbeatInterval)),
     heartbeatTimeoutMs: ms(opt(PositiveSeconds, '--heartbeat-timeout', raw.heartbeatTimeout)),
     terminationGraceMs: ms(opt(PositiveSeconds, '--termination-grace', raw.terminationGrace)),
+    scheduledNodeId: opt(PositiveInt, '--scheduled-node-id', raw.scheduledNodeId),
+    idleTimeoutMs: ms(opt(PositiveSeconds, '--idle-timeout', raw.idleTimeout)),
+    endBufferSeconds: opt(NonNegativeInt, '--end-buffer', raw.endBuffer) ?? 60,
+    oneWorkerPerNode: raw.oneWorkerPerNode ?? false,
   };
 }
 

@@ -3,6 +3,7 @@ import { isSluiceError, SluiceError, toSluiceError } from '@sluice/core';
 import { Command, CommanderError } from 'commander';
 import { registerDbCommands } from './db-commands.js';
 import { registerRunCommand } from './run-command.js';
+import { registerSlurmCommands } from './slurm-commands.js';
 import { registerWorkerCommand } from './worker-command.js';
 import { registerWorkflowCommands } from './workflow-commands.js';
 
@@ -15,6 +16,7 @@ const program = new Command('sluice')
 
 registerDbCommands(program);
 registerRunCommand(program);
+registerSlurmCommands(program);
 registerWorkerCommand(program);
 registerWorkflowCommands(program);
 for (const c of program.commands) {

@@ -1,4 +1,4 @@
-import { Worker, type WorkerSummary } from '@sluice/runner';
+import { detectSlurmAllocation, Worker, type WorkerSummary } from '@sluice/runner';
 import type { Command } from 'commander';
 import { type GlobalOptions, logErr, openDatabase } from './cli-context.js';
 import { parseFlag, parseWorkerFlags, type RawWorkerFlags, type WorkerFlags, WorkflowId } from './cli-options.js';
@@ -14,7 +14,11 @@ export function addWorkerOptions(cmd: Command): Command {
     .option('--poll-interval <seconds>', 'fallback poll when no notification arrives', '10')
     .option('--heartbeat-interval <seconds>', 'how often the worker proves it is alive', '5')
     .option('--heartbeat-timeout <seconds>', 'silence after which others declare this worker lost', '60')
-    .option('--termination-grace <seconds>', 'time between SIGTERM and SIGKILL when stopping jobs', '10');
+    .option('--termination-grace <seconds>', 'time between SIGTERM and SIGKILL when stopping jobs', '10')
+    .option('--scheduled-node-id <id>', 'the Slurm allocation (scheduled node) this worker runs in')
+    .option('--idle-timeout <seconds>', 'leave after this long with nothing to do (default 300 in an allocation)')
+    .option('--end-buffer <seconds>', "claim no job that would end within this long of the allocation's end", '60')
+    .option('--one-worker-per-node', 'in an allocation, manage this node only (started by srun)');
 }
 
 /** Runs one worker in this process until its workflow is done, it is canceled, or a signal stops it. */
@@ -24,10 +28,19 @@ export async function runWorker(
   flags: WorkerFlags,
   debug: boolean,
 ): Promise<WorkerSummary> {
+  // Inside a Slurm allocation the resources and the end time come from Slurm unless given.
+  const slurm = flags.scheduledNodeId ? detectSlurmAllocation(process.env, flags.oneWorkerPerNode) : null;
+  const endsAt = slurm?.endsAt ? new Date(slurm.endsAt.getTime() - flags.endBufferSeconds * 1000) : null;
   const worker = new Worker({
     url,
     workflowId,
     ...flags,
+    numCpus: flags.numCpus ?? slurm?.numCpus,
+    memoryBytes: flags.memoryBytes ?? slurm?.memoryBytes,
+    numGpus: flags.numGpus ?? slurm?.numGpus,
+    numNodes: slurm?.numNodes,
+    endsAt,
+    idleTimeoutMs: flags.idleTimeoutMs ?? (flags.scheduledNodeId ? 300_000 : null),
     log: (level, msg) => {
       if (level !== 'debug' || debug) logErr(`[worker ${level}] ${msg}`);
     },

@@ -5,6 +5,7 @@ import {
   jobsList,
   resultsList,
   type SluiceDb,
+  scheduledNodesCancel,
   type WorkflowSummaryView,
   workersReap,
   workflowsCancel,
@@ -20,6 +21,7 @@ import type { Command } from 'commander';
 import { type GlobalOptions, withDatabase } from './cli-context.js';
 import { JobStatusFlag, parseFlag, WorkflowId } from './cli-options.js';
 import { printJson, printTable } from './output-format.js';
+import { scancel } from './slurm-commands.js';
 
 export function workflowStatusJson(w: WorkflowSummaryView) {
   return {
@@ -158,10 +160,14 @@ export function registerWorkflowCommands(program: Command): void {
   ).option('--failed-only', 'only failed, canceled and terminated jobs and everything downstream of them');
   lifecycle(
     'cancel',
-    'cancel the workflow: unfinished jobs become canceled, workers stop their processes',
+    'cancel the workflow: unfinished jobs become canceled, workers stop their processes, allocations are scancel-ed',
     async (h, id) => {
       const n = await workflowsCancel(h.db, id);
-      return `workflow ${id} canceled (${n} job(s) canceled)`;
+      const allocations = await scheduledNodesCancel(h.db, id);
+      const problem = scancel(allocations);
+      if (problem) process.stderr.write(`sluice: ${problem}\n`);
+      const slurm = allocations.length > 0 ? `, ${allocations.length} Slurm allocation(s) canceled` : '';
+      return `workflow ${id} canceled (${n} job(s) canceled${slurm})`;
     },
   );
   lifecycle('delete', 'delete the workflow and everything recorded about it', async (h, id) => {

@@ -8,6 +8,7 @@ export * from './db/job-repository.js';
 export * from './db/migrations.js';
 export * from './db/notification-listener.js';
 export * from './db/result-repository.js';
+export * from './db/scheduled-node-repository.js';
 export * from './db/worker-repository.js';
 export * from './db/workflow-repository.js';
 export * from './errors.js';

@@ -1,12 +1,25 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { ActionRunOutcome, ClaimedAction } from '@sluice/core';
+import {
+  type ActionRunOutcome,
+  type ClaimedAction,
+  type SluiceDb,
+  scheduledNodesCreate,
+  scheduledNodesFailed,
+  scheduledNodesSubmitted,
+  slurmSchedulersGet,
+} from '@sluice/core';
+import { submitAllocation, writeAllocationScript } from './slurm-submitter.js';
 
 export interface ActionContext {
   workflowId: number;
   workerId: number;
   outputDir: string;
+  handle: SluiceDb;
+  /** absolute paths of node and the sluice CLI, for the workers of Slurm allocations */
+  nodePath: string;
+  cliPath: string;
 }
 
 function runCommand(command: string, cwd: string, env: NodeJS.ProcessEnv, out: number, err: number): Promise<number> {
@@ -60,19 +73,67 @@ async function runCommands(action: ClaimedAction, ctx: ActionContext): Promise<A
   }
 }
 
-export async function executeAction(action: ClaimedAction, ctx: ActionContext): Promise<ActionRunOutcome> {
-  try {
-    if (action.action_type === 'run_commands') return await runCommands(action, ctx);
-    // Slurm submission is the subject of its own issue; until then the run is recorded as failed
-    // with the reason, so that it is visible rather than silently skipped.
+/**
+ * schedule_nodes: num_allocations sbatch submissions, each with its scheduled-node row written
+ * first. The database URL goes to the allocation through the environment sbatch exports.
+ */
+async function scheduleNodes(action: ClaimedAction, ctx: ActionContext): Promise<ActionRunOutcome> {
+  const db = ctx.handle.db;
+  const scheduler = await slurmSchedulersGet(db, action.scheduler_id as number);
+  const submitted: string[] = [];
+  let failure: string | null = null;
+  for (let i = 0; i < (action.num_allocations ?? 1); i++) {
+    const nodeId = await scheduledNodesCreate(db, {
+      workflowId: ctx.workflowId,
+      schedulerId: scheduler.id,
+      actionId: action.action_id,
+      actionRunId: action.run_id,
+      numNodes: scheduler.nodes ?? 1,
+      startOneWorkerPerNode: action.start_one_worker_per_node,
+      maxParallelJobs: action.max_parallel_jobs,
+    });
+    const script = writeAllocationScript({
+      workflowId: ctx.workflowId,
+      scheduledNodeId: nodeId,
+      scheduler,
+      outputDir: ctx.outputDir,
+      startOneWorkerPerNode: action.start_one_worker_per_node,
+      maxParallelJobs: action.max_parallel_jobs,
+      nodePath: ctx.nodePath,
+      cliPath: ctx.cliPath,
+    });
+    try {
+      const jobId = await submitAllocation(script, { ...process.env, SLUICE_DATABASE_URL: ctx.handle.url });
+      await scheduledNodesSubmitted(db, nodeId, jobId, script);
+      submitted.push(jobId);
+    } catch (e) {
+      failure = e instanceof Error ? e.message : String(e);
+      await scheduledNodesFailed(db, nodeId, failure, script);
+    }
+  }
+  if (failure !== null) {
     return {
       succeeded: false,
       exitCode: null,
-      failedCommand: null,
-      message: 'schedule_nodes: Slurm submission is not available in this version of sluice',
+      failedCommand: 'sbatch',
+      message: `sbatch failed: ${failure}`,
       stdoutPath: null,
       stderrPath: null,
     };
+  }
+  return {
+    succeeded: true,
+    exitCode: 0,
+    failedCommand: null,
+    message: `submitted Slurm job(s) ${submitted.join(', ')}`,
+    stdoutPath: null,
+    stderrPath: null,
+  };
+}
+
+export async function executeAction(action: ClaimedAction, ctx: ActionContext): Promise<ActionRunOutcome> {
+  try {
+    return action.action_type === 'run_commands' ? await runCommands(action, ctx) : await scheduleNodes(action, ctx);
   } catch (e) {
     return {
       succeeded: false,

@@ -18,6 +18,7 @@ import {
   openPool,
   type SluiceDb,
   SluiceError,
+  workersAttachAllocation,
   workersHeartbeat,
   workersReap,
   workersRegister,
@@ -51,6 +52,14 @@ export interface WorkerOptions {
   claimBatchSize?: number;
   /** how long the worker keeps retrying through database errors before it gives up */
   databaseOutageMs?: number;
+  /** the worker runs inside this Slurm allocation (a scheduled_compute_nodes row) */
+  scheduledNodeId?: number | null;
+  /** when the worker must be gone (a Slurm allocation's end); claims only jobs that fit before it */
+  endsAt?: Date | null;
+  /** leave after this long with nothing to do (allocations must not hold nodes idle) */
+  idleTimeoutMs?: number | null;
+  /** absolute path of the sluice CLI, for the workers of allocations this one requests */
+  cliPath?: string;
   log?: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
 }
 
@@ -69,6 +78,7 @@ export type WorkerExitReason =
   | 'nothing-runnable'
   | 'lost'
   | 'time-limit'
+  | 'idle'
   | 'error';
 
 interface RunningJob {
@@ -91,8 +101,11 @@ export interface WorkerSummary {
 export class Worker {
   state: WorkerState = 'starting';
   workerId = 0;
-  private readonly opts: Required<Omit<WorkerOptions, 'maxParallelJobs' | 'timeLimitSeconds' | 'log'>> &
-    Pick<WorkerOptions, 'maxParallelJobs' | 'timeLimitSeconds'>;
+  private readonly opts: Required<
+    Omit<WorkerOptions, 'maxParallelJobs' | 'timeLimitSeconds' | 'log' | 'scheduledNodeId' | 'endsAt' | 'idleTimeoutMs'>
+  > &
+    Pick<WorkerOptions, 'maxParallelJobs' | 'timeLimitSeconds' | 'scheduledNodeId' | 'endsAt' | 'idleTimeoutMs'>;
+  private idleSince = Date.now();
   private readonly log: NonNullable<WorkerOptions['log']>;
   private handle: SluiceDb;
   private listener: NotificationListener;
@@ -123,6 +136,7 @@ export class Worker {
       terminationGraceMs: 10_000,
       claimBatchSize: 64,
       databaseOutageMs: 300_000,
+      cliPath: process.argv[1] ?? '',
       ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
     } as typeof this.opts;
     this.log = options.log ?? (() => {});
@@ -153,7 +167,11 @@ export class Worker {
     const db = this.handle.db;
     try {
       mkdirSync(path.join(this.opts.outputDir, 'job_stdio'), { recursive: true });
-      if (this.opts.timeLimitSeconds) this.endsAt = new Date(Date.now() + this.opts.timeLimitSeconds * 1000);
+      const limits = [
+        this.opts.timeLimitSeconds ? Date.now() + this.opts.timeLimitSeconds * 1000 : null,
+        this.opts.endsAt ? this.opts.endsAt.getTime() : null,
+      ].filter((x): x is number => x !== null);
+      if (limits.length > 0) this.endsAt = new Date(Math.min(...limits));
       const reg = await workersRegister(db, {
         workflowId: this.opts.workflowId,
         hostname: os.hostname(),
@@ -168,6 +186,7 @@ export class Worker {
         heartbeatTimeoutSeconds: this.opts.heartbeatTimeoutMs / 1000,
       });
       this.workerId = reg.id;
+      if (this.opts.scheduledNodeId) await workersAttachAllocation(db, this.workerId, this.opts.scheduledNodeId);
       this.log('info', `worker ${this.workerId} registered for workflow ${this.opts.workflowId}`);
       await this.listener.start();
       this.startHeartbeat();
@@ -253,6 +272,12 @@ export class Worker {
       await this.startJobs(claimed);
       return true;
     }
+    if (this.running.size > 0 || this.actionsRunning.size > 0) this.idleSince = Date.now();
+    else if (this.opts.idleTimeoutMs && Date.now() - this.idleSince > this.opts.idleTimeoutMs) {
+      this.log('info', `idle for ${Math.round(this.opts.idleTimeoutMs / 1000)} s: leaving`);
+      this.stopReason = 'idle';
+      return false;
+    }
     if (this.running.size === 0 && this.completions.length === 0 && !this.flushing && this.actionsRunning.size === 0) {
       const reason = await this.idleExitReason();
       if (reason) this.stopReason = reason;
@@ -275,6 +300,7 @@ export class Worker {
     if (wf.run_id > 0 && wf.unfinished_jobs === 0) return 'complete';
     const runnable = await jobsAnyRunnable(
       db,
+      this.workerId,
       this.opts.workflowId,
       this.opts.maxParallelJobs
         ? null
@@ -286,7 +312,9 @@ export class Worker {
           },
       this.remainingSeconds(),
     );
-    if (!runnable && wf.pending + wf.running === 0) {
+    // An allocation leaves as soon as nothing left could run on it, so as not to hold nodes;
+    // a plain worker waits for jobs running elsewhere, whose dependents may fit it.
+    if (!runnable && (this.opts.scheduledNodeId || wf.pending + wf.running === 0)) {
       this.log(
         'warn',
         `no remaining job of workflow ${this.opts.workflowId} fits this worker (${this.opts.numCpus} cpus, ` +
@@ -532,6 +560,9 @@ export class Worker {
       workflowId: this.opts.workflowId,
       workerId: this.workerId,
       outputDir: this.opts.outputDir,
+      handle: this.handle,
+      nodePath: process.execPath,
+      cliPath: this.opts.cliPath,
     });
     if (!outcome.succeeded)
       this.log('warn', `action ${action.action_id} failed: ${outcome.message ?? 'unknown reason'}`);

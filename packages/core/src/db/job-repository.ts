@@ -110,11 +110,12 @@ export async function jobsStatuses(db: Db, ids: number[]): Promise<Map<number, J
 }
 
 /**
- * Whether any not-done job of the workflow could still be claimed by a worker with these
- * limits (`resources` null: the worker ignores resource requirements).
+ * Whether any not-done job of the workflow could still be claimed by this worker (its
+ * scheduler) with these limits (`resources` null: the worker ignores resource requirements).
  */
 export async function jobsAnyRunnable(
   db: Db,
+  workerId: number,
   workflowId: number,
   resources: { cpus: number; memoryBytes: number; gpus: number; nodes: number } | null,
   maxRuntimeSeconds: number | null,
@@ -123,6 +124,9 @@ export async function jobsAnyRunnable(
     .selectFrom('sluice.jobs')
     .select('id')
     .where('workflow_id', '=', workflowId)
+    .where(
+      sql<boolean>`sluice.jobs_scheduler_fits(scheduler_id, (SELECT k.scheduler_id FROM sluice.workers k WHERE k.id = ${workerId}))`,
+    )
     .where('status', 'in', ['uninitialized', 'blocked', 'ready'])
     .$if(resources !== null, (q) =>
       q

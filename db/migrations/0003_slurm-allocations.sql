@@ -1,0 +1,172 @@
+-- Up Migration
+-- (No down migration: the functions it redefines are not restored.)
+
+-- Slurm allocations requested by schedule_nodes actions, and the workers that run inside them.
+
+CREATE TYPE sluice.scheduled_node_status AS ENUM ('pending', 'active', 'complete', 'failed', 'canceled');
+
+-- One row per allocation. It is written before sbatch runs and given its Slurm job id after;
+-- when sbatch finally fails the row says so (failed, no job id): no row ever claims an
+-- allocation that does not exist.
+CREATE TABLE sluice.scheduled_compute_nodes (
+  id bigint GENERATED ALWAYS AS IDENTITY,
+  workflow_id bigint NOT NULL,
+  scheduler_id bigint NOT NULL,
+  action_id bigint,
+  action_run_id bigint,
+  slurm_job_id text,
+  status sluice.scheduled_node_status NOT NULL DEFAULT 'pending',
+  num_nodes integer NOT NULL DEFAULT 1,
+  start_one_worker_per_node boolean NOT NULL DEFAULT false,
+  max_parallel_jobs integer,
+  script_path text,
+  message text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  submitted_at timestamptz,
+  started_at timestamptz,
+  finished_at timestamptz,
+  CONSTRAINT scheduled_compute_nodes_pkey PRIMARY KEY (id),
+  CONSTRAINT scheduled_compute_nodes_workflow_fkey FOREIGN KEY (workflow_id)
+    REFERENCES sluice.workflows (id) ON DELETE CASCADE,
+  CONSTRAINT scheduled_compute_nodes_scheduler_fkey FOREIGN KEY (scheduler_id)
+    REFERENCES sluice.slurm_schedulers (id) ON DELETE CASCADE,
+  CONSTRAINT scheduled_compute_nodes_action_fkey FOREIGN KEY (action_id)
+    REFERENCES sluice.workflow_actions (id) ON DELETE SET NULL,
+  CONSTRAINT scheduled_compute_nodes_submitted_has_job_id
+    CHECK (status IN ('pending', 'failed') OR slurm_job_id IS NOT NULL)
+);
+CREATE INDEX scheduled_compute_nodes_workflow_idx ON sluice.scheduled_compute_nodes (workflow_id, id);
+
+ALTER TABLE sluice.workers
+  ADD COLUMN scheduled_node_id bigint,
+  ADD CONSTRAINT workers_scheduled_node_fkey FOREIGN KEY (scheduled_node_id)
+    REFERENCES sluice.scheduled_compute_nodes (id) ON DELETE SET NULL;
+
+-- A worker inside an allocation takes on the allocation's scheduler (its jobs are the ones it
+-- may run) and marks the allocation active.
+CREATE FUNCTION sluice.workers_attach_allocation(p_worker_id bigint, p_scheduled_node_id bigint)
+  RETURNS void
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_node sluice.scheduled_compute_nodes;
+BEGIN
+  SELECT * INTO v_node FROM sluice.scheduled_compute_nodes WHERE id = p_scheduled_node_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'scheduled node % does not exist', p_scheduled_node_id
+      USING ERRCODE = 'no_data_found', HINT = 'WORKFLOW_STATE';
+  END IF;
+  UPDATE sluice.workers SET scheduled_node_id = p_scheduled_node_id, scheduler_id = v_node.scheduler_id
+   WHERE id = p_worker_id;
+  UPDATE sluice.scheduled_compute_nodes
+     SET status = 'active', started_at = coalesce(started_at, now())
+   WHERE id = p_scheduled_node_id AND status IN ('pending', 'active');
+END $$;
+
+-- When the last live worker of an allocation stops, the allocation is complete.
+CREATE FUNCTION sluice.tg_workers__complete_allocation() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE sluice.scheduled_compute_nodes n
+     SET status = 'complete', finished_at = now()
+   WHERE n.id = NEW.scheduled_node_id AND n.status = 'active'
+     AND NOT EXISTS (SELECT 1 FROM sluice.workers k
+                      WHERE k.scheduled_node_id = n.id AND k.status = 'running');
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER tg_workers__10_complete_allocation AFTER UPDATE OF status ON sluice.workers
+  FOR EACH ROW
+  WHEN (NEW.scheduled_node_id IS NOT NULL AND NEW.status <> 'running' AND OLD.status = 'running')
+  EXECUTE FUNCTION sluice.tg_workers__complete_allocation();
+
+-- Jobs that name a scheduler go only to workers of allocations from that scheduler; other jobs
+-- go to any worker.
+CREATE FUNCTION sluice.jobs_scheduler_fits(p_job_scheduler_id bigint, p_worker_scheduler_id bigint)
+  RETURNS boolean
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$ SELECT p_job_scheduler_id IS NULL OR p_job_scheduler_id = p_worker_scheduler_id $$;
+
+CREATE OR REPLACE FUNCTION sluice.jobs_claim(
+  p_worker_id bigint, p_limit integer, p_use_resources boolean,
+  p_free_cpus integer, p_free_memory_bytes bigint, p_free_gpus integer, p_free_nodes integer,
+  p_max_runtime_seconds bigint)
+  RETURNS SETOF sluice.jobs
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_workflow_id bigint;
+  v_scheduler_id bigint;
+  v_ids bigint[] := '{}';
+  v_cand record;
+  v_cpus integer := p_free_cpus;
+  v_mem bigint := p_free_memory_bytes;
+  v_gpus integer := p_free_gpus;
+  v_nodes integer := p_free_nodes;
+BEGIN
+  SELECT w.workflow_id, w.scheduler_id INTO v_workflow_id, v_scheduler_id
+    FROM sluice.workers w JOIN sluice.workflows f ON f.id = w.workflow_id
+   WHERE w.id = p_worker_id AND w.status = 'running' AND f.canceled_at IS NULL;
+  IF v_workflow_id IS NULL OR p_limit <= 0 OR NOT sluice.jobs_claim_gate_open(p_worker_id) THEN
+    RETURN;
+  END IF;
+
+  IF NOT p_use_resources THEN
+    RETURN QUERY
+    WITH picked AS MATERIALIZED (
+      SELECT id FROM sluice.jobs
+       WHERE workflow_id = v_workflow_id AND status = 'ready'
+         AND sluice.jobs_scheduler_fits(scheduler_id, v_scheduler_id)
+         AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
+       ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id
+       LIMIT p_limit
+       FOR UPDATE SKIP LOCKED
+    )
+    UPDATE sluice.jobs j
+       SET status = 'pending', worker_id = p_worker_id, attempt = j.attempt + 1,
+           claimed_at = now(), started_at = NULL
+      FROM picked WHERE j.id = picked.id
+    RETURNING j.*;
+    RETURN;
+  END IF;
+
+  FOR v_cand IN
+    SELECT id, num_cpus, memory_bytes, num_gpus, num_nodes FROM sluice.jobs
+     WHERE workflow_id = v_workflow_id AND status = 'ready'
+       AND sluice.jobs_scheduler_fits(scheduler_id, v_scheduler_id)
+       AND num_cpus <= v_cpus AND memory_bytes <= v_mem AND num_gpus <= v_gpus AND num_nodes <= v_nodes
+       AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
+     ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id
+     LIMIT 1000
+  LOOP
+    CONTINUE WHEN v_cand.num_cpus > v_cpus OR v_cand.memory_bytes > v_mem
+               OR v_cand.num_gpus > v_gpus OR v_cand.num_nodes > v_nodes;
+    PERFORM 1 FROM sluice.jobs WHERE id = v_cand.id AND status = 'ready' FOR UPDATE SKIP LOCKED;
+    CONTINUE WHEN NOT FOUND;
+    v_ids := v_ids || v_cand.id;
+    v_cpus := v_cpus - v_cand.num_cpus;
+    v_mem := v_mem - v_cand.memory_bytes;
+    v_gpus := v_gpus - v_cand.num_gpus;
+    v_nodes := v_nodes - v_cand.num_nodes;
+    EXIT WHEN cardinality(v_ids) >= p_limit;
+  END LOOP;
+
+  IF cardinality(v_ids) = 0 THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+  UPDATE sluice.jobs j
+     SET status = 'pending', worker_id = p_worker_id, attempt = j.attempt + 1,
+         claimed_at = now(), started_at = NULL
+   WHERE j.id = ANY (v_ids)
+  RETURNING j.*;
+END $$;
+
+CREATE VIEW sluice.allocations AS
+SELECT n.id, n.workflow_id, s.name AS scheduler, n.action_id, n.slurm_job_id, n.status,
+       n.num_nodes, n.start_one_worker_per_node, n.max_parallel_jobs,
+       (SELECT count(*) FROM sluice.workers k WHERE k.scheduled_node_id = n.id AND k.status = 'running') AS live_workers,
+       n.message, n.script_path, n.created_at, n.submitted_at, n.started_at, n.finished_at
+  FROM sluice.scheduled_compute_nodes n
+  JOIN sluice.slurm_schedulers s ON s.id = n.scheduler_id;
+
+COMMENT ON VIEW sluice.allocations IS
+  'Slurm allocations requested for workflows: scheduler, Slurm job id, status and live workers.';

@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { SchedulerRow } from '@sluice/core';
+
+export interface AllocationScript {
+  workflowId: number;
+  scheduledNodeId: number;
+  scheduler: SchedulerRow;
+  outputDir: string;
+  startOneWorkerPerNode: boolean;
+  maxParallelJobs: number | null;
+  /** absolute paths, so the script works from any directory on the node */
+  nodePath: string;
+  cliPath: string;
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The sbatch script: slurm_defaults first, then the scheduler's own fields overriding them.
+ * It carries no password: the database URL reaches the worker through the environment that
+ * sbatch exports from the submitting process.
+ */
+export function buildAllocationScript(a: AllocationScript): string {
+  const out = path.resolve(a.outputDir);
+  const options = new Map<string, string>();
+  for (const [k, v] of Object.entries(a.scheduler.slurm_defaults ?? {})) options.set(k.replace(/_/g, '-'), String(v));
+  const s = a.scheduler;
+  const own: [string, string | number | null][] = [
+    ['account', s.account],
+    ['partition', s.partition],
+    ['time', s.walltime],
+    ['nodes', s.nodes],
+    ['mem', s.mem],
+    ['gres', s.gres],
+    ['qos', s.qos],
+    ['ntasks-per-node', s.ntasks_per_node],
+    ['tmp', s.tmp],
+  ];
+  for (const [k, v] of own) if (v !== null && v !== undefined) options.set(k, String(v));
+  options.set('job-name', `sluice_wf${a.workflowId}_${s.workflow_name.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
+  options.set('output', path.join(out, 'slurm', `slurm_wf${a.workflowId}_node${a.scheduledNodeId}_%j.o`));
+  options.set('error', path.join(out, 'slurm', `slurm_wf${a.workflowId}_node${a.scheduledNodeId}_%j.e`));
+
+  const lines = ['#!/bin/bash'];
+  for (const [k, v] of options) lines.push(`#SBATCH --${k}=${v}`);
+  if (s.extra) lines.push(`#SBATCH ${s.extra}`);
+  const worker = [
+    quote(a.nodePath),
+    quote(a.cliPath),
+    'worker',
+    String(a.workflowId),
+    '--output-dir',
+    quote(out),
+    '--scheduled-node-id',
+    String(a.scheduledNodeId),
+    ...(a.maxParallelJobs ? ['--max-parallel-jobs', String(a.maxParallelJobs)] : []),
+  ].join(' ');
+  lines.push('', 'set -e', `cd ${quote(out)}`);
+  lines.push(
+    a.startOneWorkerPerNode
+      ? `exec srun --nodes="$SLURM_JOB_NUM_NODES" --ntasks-per-node=1 ${worker} --one-worker-per-node`
+      : `exec ${worker}`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export function writeAllocationScript(a: AllocationScript): string {
+  const dir = path.join(path.resolve(a.outputDir), 'slurm');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `sbatch_wf${a.workflowId}_node${a.scheduledNodeId}.sh`);
+  writeFileSync(file, buildAllocationScript(a), { mode: 0o755 });
+  return file;
+}
+
+function runSbatch(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('sbatch', ['--parsable', script], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 127) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr || (err && !stdout ? err.message : '')) });
+    });
+  });
+}
+
+/** A rejection names the problem in its first non-empty line, as sbatch printed it. */
+export class SbatchError extends Error {}
+
+/**
+ * Submits with a few retries and backoff for transient failures (the controller busy or
+ * restarting); returns the Slurm job id.
+ */
+export async function submitAllocation(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  attempts = 3,
+  backoffMs = 1000,
+): Promise<string> {
+  let last = '';
+  for (let i = 0; i < attempts; i++) {
+    const r = await runSbatch(script, env);
+    const id = r.stdout.trim().split(';')[0];
+    if (r.code === 0 && id && /^\d+$/.test(id)) return id;
+    last = (r.stderr || r.stdout).trim().split('\n').filter(Boolean).join(' ') || `sbatch exited with ${r.code}`;
+    if (i + 1 < attempts) await new Promise((res) => setTimeout(res, backoffMs * 2 ** i));
+  }
+  throw new SbatchError(last);
+}
