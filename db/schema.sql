@@ -167,10 +167,10 @@ BEGIN
 END $$;
 
 --
--- Name: actions_claim(bigint, sluice.trigger_type[]); Type: FUNCTION; Schema: sluice; Owner: -
+-- Name: actions_claim(bigint, sluice.trigger_type[], sluice.action_type[]); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
-CREATE FUNCTION sluice.actions_claim(p_worker_id bigint, p_trigger_types sluice.trigger_type[]) RETURNS TABLE(run_id bigint, action_id bigint, trigger_type sluice.trigger_type, action_type sluice.action_type, persistent boolean, commands text[], scheduler_id bigint, num_allocations integer, start_one_worker_per_node boolean, max_parallel_jobs integer)
+CREATE FUNCTION sluice.actions_claim(p_worker_id bigint, p_trigger_types sluice.trigger_type[], p_action_types sluice.action_type[] DEFAULT NULL::sluice.action_type[]) RETURNS TABLE(run_id bigint, action_id bigint, trigger_type sluice.trigger_type, action_type sluice.action_type, persistent boolean, commands text[], scheduler_id bigint, num_allocations integer, start_one_worker_per_node boolean, max_parallel_jobs integer)
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -189,6 +189,7 @@ BEGIN
     SELECT a.id FROM sluice.workflow_actions a
      WHERE a.workflow_id = v_wf.id AND a.status = 'pending' AND NOT a.persistent
        AND a.trigger_type = ANY (p_trigger_types)
+       AND (p_action_types IS NULL OR a.action_type = ANY (p_action_types))
      ORDER BY a.id
      LIMIT 1
      FOR UPDATE SKIP LOCKED
@@ -206,6 +207,7 @@ BEGIN
       SELECT a.* FROM sluice.workflow_actions a
        WHERE a.workflow_id = v_wf.id AND a.status = 'pending' AND a.persistent
          AND a.trigger_type = ANY (p_trigger_types)
+         AND (p_action_types IS NULL OR a.action_type = ANY (p_action_types))
          AND NOT EXISTS (SELECT 1 FROM sluice.action_runs r
                           WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = v_wf.run_id)
        ORDER BY a.id

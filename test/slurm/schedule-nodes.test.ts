@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -161,5 +161,110 @@ describe('schedule_nodes on a real Slurm', { timeout: 180_000 }, () => {
     const info = await waitForSlurmJob(node?.slurm_job_id as string, ['CANCELLED', 'COMPLETED'], cluster.env, 60_000);
     expect(['CANCELLED', 'COMPLETED']).toContain(info.state);
     expect((await allocations(id))[0]?.status).toBe('canceled');
+  });
+
+  it('submit: a two-node allocation with one worker per node, then a later phase allocated when its jobs become ready', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-slurm-'));
+    const spec = path.join(dir, 'phases.yaml');
+    writeFileSync(
+      spec,
+      `name: phases
+slurm_schedulers:
+  - name: wide
+    partition: debug
+    walltime: "02:00:00"
+    nodes: 2
+  - name: phase2
+    partition: debug
+    walltime: "02:00:00"
+    nodes: 1
+resource_requirements:
+  - name: short
+    runtime: PT5M
+jobs:
+  - name: prep_{i}
+    command: sleep 1; echo "$SLUICE_WORKER_ID" > prep_{i}.txt
+    scheduler: wide
+    resource_requirements: short
+    parameters:
+      i: "1:4"
+  - name: train_{i}
+    command: echo "$SLURM_JOB_ID" > train_{i}.txt
+    depends_on_regexes: ["prep_[0-9]+"]
+    scheduler: phase2
+    resource_requirements: short
+    parameters:
+      i: "1:2"
+actions:
+  - trigger_type: on_workflow_start
+    action_type: schedule_nodes
+    scheduler: wide
+    scheduler_type: slurm
+    num_allocations: 1
+    start_one_worker_per_node: true
+    max_parallel_jobs: 1
+  - trigger_type: on_jobs_ready
+    action_type: schedule_nodes
+    job_name_regexes: ["train_[0-9]+"]
+    scheduler: phase2
+    scheduler_type: slurm
+    num_allocations: 1
+`,
+    );
+    const r = await runCli(['submit', spec, '--output-dir', 'out', '--json'], { env: env(), cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const { id, submitted } = JSON.parse(r.stdout);
+    expect(submitted).toBe(1);
+    // The later phase is not allocated before its jobs are ready.
+    const early = await allocations(id);
+    expect(early).toHaveLength(1);
+    await waitFor(
+      'the workflow to complete in Slurm',
+      async () =>
+        (
+          await t.query<{ unfinished_jobs: number }>('SELECT unfinished_jobs FROM sluice.workflows WHERE id = $1', [id])
+        )[0]?.unfinished_jobs === 0,
+      150_000,
+    );
+    const rows = await allocations(id);
+    expect(rows).toHaveLength(2);
+    const workersOfWide = await t.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM sluice.workers WHERE scheduled_node_id = $1',
+      [rows[0]?.id],
+    );
+    expect(workersOfWide[0]?.n).toBe(2);
+    const byPhase = await t.query<{ name: string; scheduled_node_id: number }>(
+      `SELECT j.name, k.scheduled_node_id FROM sluice.jobs j JOIN sluice.workers k ON k.id = j.worker_id
+        WHERE j.workflow_id = $1 AND j.status = 'completed' ORDER BY j.name`,
+      [id],
+    );
+    expect(byPhase.map((j) => [j.name, j.scheduled_node_id])).toEqual([
+      ['prep_1', rows[0]?.id],
+      ['prep_2', rows[0]?.id],
+      ['prep_3', rows[0]?.id],
+      ['prep_4', rows[0]?.id],
+      ['train_1', rows[1]?.id],
+      ['train_2', rows[1]?.id],
+    ]);
+    const firstPhaseDone = await t.query<{ at: Date; created: Date }>(
+      `SELECT max(r.completed_at) AS at, (SELECT created_at FROM sluice.scheduled_compute_nodes WHERE id = $2) AS created
+         FROM sluice.results r JOIN sluice.jobs j ON j.id = r.job_id WHERE j.workflow_id = $1 AND j.name LIKE 'prep_%'`,
+      [id, rows[1]?.id],
+    );
+    const phase = firstPhaseDone[0]!;
+    // The second allocation was requested once the first phase had finished, not before.
+    expect(phase.created.getTime()).toBeGreaterThanOrEqual(phase.at.getTime() - 1000);
+  });
+
+  it('submit refuses a workflow without an on_workflow_start schedule_nodes action, creating nothing', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-slurm-'));
+    const spec = path.join(dir, 'plain.yaml');
+    writeFileSync(spec, 'name: plain\njobs:\n  - name: a\n    command: "true"\n');
+    const before = await t.query<{ n: number }>('SELECT count(*)::int AS n FROM sluice.workflows');
+    const r = await runCli(['submit', spec], { env: env(), cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/has no on_workflow_start schedule_nodes action/);
+    const after = await t.query<{ n: number }>('SELECT count(*)::int AS n FROM sluice.workflows');
+    expect(after[0]?.n).toBe(before[0]?.n);
   });
 });

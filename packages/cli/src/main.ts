@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDbCommands } from './db-commands.js';
 import { registerRunCommand } from './run-command.js';
 import { registerSlurmCommands } from './slurm-commands.js';
+import { registerSubmitCommand } from './submit-command.js';
 import { registerWorkerCommand } from './worker-command.js';
 import { registerWorkflowCommands } from './workflow-commands.js';
 
@@ -17,6 +18,7 @@ const program = new Command('sluice')
 registerDbCommands(program);
 registerRunCommand(program);
 registerSlurmCommands(program);
+registerSubmitCommand(program);
 registerWorkerCommand(program);
 registerWorkflowCommands(program);
 for (const c of program.commands) {

@@ -5,3 +5,4 @@ export * from './slurm-allocation.js';
 export * from './slurm-submitter.js';
 export * from './wakeup.js';
 export * from './worker.js';
+export * from './workflow-submitter.js';

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { TriggerType } from '../spec/resolved-workflow.js';
+import type { ActionType, TriggerType } from '../spec/resolved-workflow.js';
 import type { Database } from './database-types.js';
 
 type Db = Kysely<Database>;
@@ -35,10 +35,11 @@ export async function actionsClaimPending(
   db: Db,
   workerId: number,
   types: readonly TriggerType[],
+  actionTypes: readonly ActionType[] | null = null,
 ): Promise<ClaimedAction | null> {
-  const r = await sql<ClaimedAction>`SELECT * FROM sluice.actions_claim(${workerId}, ${triggerArray(types)})`.execute(
-    db,
-  );
+  const only = actionTypes ? sql`${`{${actionTypes.join(',')}}`}::sluice.action_type[]` : sql`NULL`;
+  const r = await sql<ClaimedAction>`
+    SELECT * FROM sluice.actions_claim(${workerId}, ${triggerArray(types)}, ${only})`.execute(db);
   return r.rows[0] ?? null;
 }
 
