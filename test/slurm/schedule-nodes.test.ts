@@ -20,13 +20,13 @@ afterAll(async () => {
 
 const env = () => ({ ...cluster.env, SLUICE_DATABASE_URL: t.url });
 
-function scheduler(name: string, partition: string): ResolvedSlurmScheduler {
+function scheduler(name: string, partition: string, walltime = '02:00:00'): ResolvedSlurmScheduler {
   return {
     name,
     account: null,
     partition,
     // Longer than the jobs' default runtime (PT1H): the worker claims only jobs that fit before the end.
-    walltime: '02:00:00',
+    walltime,
     nodes: 1,
     mem: null,
     gres: null,
@@ -38,9 +38,9 @@ function scheduler(name: string, partition: string): ResolvedSlurmScheduler {
 }
 
 /** A workflow whose jobs need the `cluster` scheduler and an on_workflow_start schedule_nodes action. */
-async function slurmWorkflow(partition: string, jobs: Record<string, JobSketch>): Promise<number> {
+async function slurmWorkflow(partition: string, jobs: Record<string, JobSketch>, walltime?: string): Promise<number> {
   const wf = buildWorkflowWithActions(jobs, []);
-  wf.slurmSchedulers = [scheduler('cluster', partition)];
+  wf.slurmSchedulers = [scheduler('cluster', partition, walltime)];
   wf.jobs = wf.jobs.map((j) => ({ ...j, scheduler: 'cluster' }));
   wf.actions = [
     {
@@ -266,5 +266,31 @@ actions:
     expect(r.stderr).toMatch(/has no on_workflow_start schedule_nodes action/);
     const after = await t.query<{ n: number }>('SELECT count(*)::int AS n FROM sluice.workflows');
     expect(after[0]?.n).toBe(before[0]?.n);
+  });
+
+  it("does not claim a job whose runtime exceeds the allocation's remaining time, and gives the nodes back", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-slurm-'));
+    // The jobs' default runtime is PT1H; the allocation has ten minutes.
+    const id = await slurmWorkflow('debug', { long: { command: 'touch long.ran' } }, '00:10:00');
+    const local = spawnCli(['worker', String(id), '--output-dir', 'out', '--poll-interval', '5'], {
+      env: env(),
+      cwd: dir,
+    });
+    await local.exited;
+    const [node] = await waitFor(
+      'the allocation to end',
+      async () => {
+        const rows = await allocations(id);
+        return rows[0]?.status === 'complete' ? rows : null;
+      },
+      120_000,
+    );
+    expect(node?.slurm_job_id).toMatch(/^\d+$/);
+    const jobs = await t.query<{ status: string; attempt: number }>(
+      'SELECT status, attempt FROM sluice.jobs WHERE workflow_id = $1',
+      [id],
+    );
+    expect(jobs).toEqual([{ status: 'ready', attempt: 0 }]);
+    await waitForSlurmJob(node?.slurm_job_id as string, ['COMPLETED'], cluster.env, 60_000);
   });
 });

@@ -71,7 +71,11 @@ export function registerWorkerCommand(program: Command): void {
     await handle.close();
     const summary = await runWorker(url, workflowId, flags, g.debug ?? false);
     logErr(`worker ${summary.workerId} finished (${summary.reason}) after running ${summary.jobsRun} job(s)`);
-    if (summary.reason === 'lost' || summary.reason === 'nothing-runnable' || summary.reason === 'error')
-      process.exitCode = 1;
+    // Inside an allocation, leaving because nothing left fits is the normal end, not a failure.
+    const failed =
+      summary.reason === 'lost' ||
+      summary.reason === 'error' ||
+      (summary.reason === 'nothing-runnable' && !flags.scheduledNodeId);
+    if (failed) process.exitCode = 1;
   });
 }
