@@ -724,6 +724,19 @@ BEGIN
   RETURN cardinality(v_lost);
 END $$;
 
+-- Jobs that name a scheduler go only to workers of allocations from that scheduler (see the
+-- Slurm migration); other jobs go to any worker.
+CREATE FUNCTION sluice.jobs_scheduler_fits(p_job_scheduler_id bigint, p_worker_scheduler_id bigint)
+  RETURNS boolean
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$ SELECT p_job_scheduler_id IS NULL OR p_job_scheduler_id = p_worker_scheduler_id $$;
+
+-- Whether the worker may claim jobs at all right now. Nothing holds jobs back yet: workflow
+-- actions (on_workflow_start, on_worker_start) redefine this in their migration.
+CREATE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
+  LANGUAGE sql STABLE
+  AS $$ SELECT true $$;
+
 -- Claims up to p_limit ready jobs for a worker with SKIP LOCKED, biggest first (gpus, runtime,
 -- memory, then cpus): the big jobs are the hard ones to place, so they go while room is free.
 -- With p_use_resources, only jobs that fit together in the free cpus/memory/gpus/nodes are taken:
@@ -737,6 +750,7 @@ CREATE FUNCTION sluice.jobs_claim(
   LANGUAGE plpgsql AS $$
 DECLARE
   v_workflow_id bigint;
+  v_scheduler_id bigint;
   v_ids bigint[] := '{}';
   v_cand record;
   v_cpus integer := p_free_cpus;
@@ -744,10 +758,10 @@ DECLARE
   v_gpus integer := p_free_gpus;
   v_nodes integer := p_free_nodes;
 BEGIN
-  SELECT w.workflow_id INTO v_workflow_id
+  SELECT w.workflow_id, w.scheduler_id INTO v_workflow_id, v_scheduler_id
     FROM sluice.workers w JOIN sluice.workflows f ON f.id = w.workflow_id
    WHERE w.id = p_worker_id AND w.status = 'running' AND f.canceled_at IS NULL;
-  IF v_workflow_id IS NULL OR p_limit <= 0 THEN
+  IF v_workflow_id IS NULL OR p_limit <= 0 OR NOT sluice.jobs_claim_gate_open(p_worker_id) THEN
     RETURN;
   END IF;
 
@@ -756,6 +770,7 @@ BEGIN
     WITH picked AS MATERIALIZED (
       SELECT id FROM sluice.jobs
        WHERE workflow_id = v_workflow_id AND status = 'ready'
+         AND sluice.jobs_scheduler_fits(scheduler_id, v_scheduler_id)
          AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
        ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id
        LIMIT p_limit
@@ -772,6 +787,7 @@ BEGIN
   FOR v_cand IN
     SELECT id, num_cpus, memory_bytes, num_gpus, num_nodes FROM sluice.jobs
      WHERE workflow_id = v_workflow_id AND status = 'ready'
+       AND sluice.jobs_scheduler_fits(scheduler_id, v_scheduler_id)
        AND num_cpus <= v_cpus AND memory_bytes <= v_mem AND num_gpus <= v_gpus AND num_nodes <= v_nodes
        AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
      ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id

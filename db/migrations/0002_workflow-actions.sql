@@ -386,7 +386,7 @@ $$;
 
 -- Jobs wait until every on_workflow_start action has finished, and, for this worker, until it
 -- has run its on_worker_start actions of the current run.
-CREATE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
+CREATE OR REPLACE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
   LANGUAGE sql STABLE AS $$
   SELECT NOT EXISTS (
     SELECT 1 FROM sluice.workers k
@@ -403,76 +403,6 @@ CREATE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
            END)
 $$;
 
-CREATE OR REPLACE FUNCTION sluice.jobs_claim(
-  p_worker_id bigint, p_limit integer, p_use_resources boolean,
-  p_free_cpus integer, p_free_memory_bytes bigint, p_free_gpus integer, p_free_nodes integer,
-  p_max_runtime_seconds bigint)
-  RETURNS SETOF sluice.jobs
-  LANGUAGE plpgsql AS $$
-DECLARE
-  v_workflow_id bigint;
-  v_ids bigint[] := '{}';
-  v_cand record;
-  v_cpus integer := p_free_cpus;
-  v_mem bigint := p_free_memory_bytes;
-  v_gpus integer := p_free_gpus;
-  v_nodes integer := p_free_nodes;
-BEGIN
-  SELECT w.workflow_id INTO v_workflow_id
-    FROM sluice.workers w JOIN sluice.workflows f ON f.id = w.workflow_id
-   WHERE w.id = p_worker_id AND w.status = 'running' AND f.canceled_at IS NULL;
-  IF v_workflow_id IS NULL OR p_limit <= 0 OR NOT sluice.jobs_claim_gate_open(p_worker_id) THEN
-    RETURN;
-  END IF;
-
-  IF NOT p_use_resources THEN
-    RETURN QUERY
-    WITH picked AS MATERIALIZED (
-      SELECT id FROM sluice.jobs
-       WHERE workflow_id = v_workflow_id AND status = 'ready'
-         AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
-       ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id
-       LIMIT p_limit
-       FOR UPDATE SKIP LOCKED
-    )
-    UPDATE sluice.jobs j
-       SET status = 'pending', worker_id = p_worker_id, attempt = j.attempt + 1,
-           claimed_at = now(), started_at = NULL
-      FROM picked WHERE j.id = picked.id
-    RETURNING j.*;
-    RETURN;
-  END IF;
-
-  FOR v_cand IN
-    SELECT id, num_cpus, memory_bytes, num_gpus, num_nodes FROM sluice.jobs
-     WHERE workflow_id = v_workflow_id AND status = 'ready'
-       AND num_cpus <= v_cpus AND memory_bytes <= v_mem AND num_gpus <= v_gpus AND num_nodes <= v_nodes
-       AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
-     ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id
-     LIMIT 1000
-  LOOP
-    CONTINUE WHEN v_cand.num_cpus > v_cpus OR v_cand.memory_bytes > v_mem
-               OR v_cand.num_gpus > v_gpus OR v_cand.num_nodes > v_nodes;
-    PERFORM 1 FROM sluice.jobs WHERE id = v_cand.id AND status = 'ready' FOR UPDATE SKIP LOCKED;
-    CONTINUE WHEN NOT FOUND;
-    v_ids := v_ids || v_cand.id;
-    v_cpus := v_cpus - v_cand.num_cpus;
-    v_mem := v_mem - v_cand.memory_bytes;
-    v_gpus := v_gpus - v_cand.num_gpus;
-    v_nodes := v_nodes - v_cand.num_nodes;
-    EXIT WHEN cardinality(v_ids) >= p_limit;
-  END LOOP;
-
-  IF cardinality(v_ids) = 0 THEN
-    RETURN;
-  END IF;
-  RETURN QUERY
-  UPDATE sluice.jobs j
-     SET status = 'pending', worker_id = p_worker_id, attempt = j.attempt + 1,
-         claimed_at = now(), started_at = NULL
-   WHERE j.id = ANY (v_ids)
-  RETURNING j.*;
-END $$;
 
 -- As before, and a lost worker's running action runs become abandoned: a non-persistent action
 -- counts as failed (actions are not retried), which also opens the on_workflow_start gate.
