@@ -744,6 +744,35 @@ BEGIN
 END $$;
 
 --
+-- Name: tg_workers__abandon_action_runs(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_workers__abandon_action_runs() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  WITH abandoned AS (
+    UPDATE sluice.action_runs
+       SET status = 'abandoned', finished_at = now(),
+           message = 'worker ' || worker_id || ' was lost (no heartbeat)'
+     WHERE worker_id = NEW.id AND status = 'running'
+    RETURNING id, action_id, workflow_id, worker_id
+  ), failed AS (
+    UPDATE sluice.workflow_actions a SET status = 'failed'
+      FROM abandoned x WHERE a.id = x.action_id AND NOT a.persistent AND a.status = 'running'
+    RETURNING a.id
+  )
+  INSERT INTO sluice.events (workflow_id, kind, action_id, worker_id, data)
+  SELECT workflow_id, 'action_finished', action_id, worker_id,
+         jsonb_build_object('action_run_id', id, 'status', 'abandoned')
+    FROM abandoned;
+  IF FOUND THEN
+    PERFORM pg_notify('sluice_jobs_ready', NEW.workflow_id::text);
+  END IF;
+  RETURN NULL;
+END $$;
+
+--
 -- Name: tg_workers__complete_allocation(); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
@@ -768,6 +797,21 @@ CREATE FUNCTION sluice.tg_workflows__arm_complete_actions() RETURNS trigger
     AS $$
 BEGIN
   PERFORM sluice.actions_arm_workflow_complete(NEW.id, NEW.unfinished_jobs = 0);
+  RETURN NULL;
+END $$;
+
+--
+-- Name: tg_workflows__start_run_actions(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_workflows__start_run_actions() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  PERFORM sluice.actions_start_run(NEW.id);
+  IF NEW.unfinished_jobs = 0 THEN
+    PERFORM sluice.actions_arm_workflow_complete(NEW.id, true);
+  END IF;
   RETURN NULL;
 END $$;
 
@@ -845,25 +889,8 @@ BEGIN
          'worker ' || t.worker_id || ' was lost (no heartbeat)'
     FROM terminated t JOIN sluice.workflows w ON w.id = t.workflow_id;
 
-  WITH abandoned AS (
-    UPDATE sluice.action_runs
-       SET status = 'abandoned', finished_at = now(),
-           message = 'worker ' || worker_id || ' was lost (no heartbeat)'
-     WHERE worker_id = ANY (v_lost) AND status = 'running'
-    RETURNING id, action_id, workflow_id, worker_id
-  ), failed AS (
-    UPDATE sluice.workflow_actions a SET status = 'failed'
-      FROM abandoned x WHERE a.id = x.action_id AND NOT a.persistent AND a.status = 'running'
-    RETURNING a.id
-  )
-  INSERT INTO sluice.events (workflow_id, kind, action_id, worker_id, data)
-  SELECT workflow_id, 'action_finished', action_id, worker_id,
-         jsonb_build_object('action_run_id', id, 'status', 'abandoned')
-    FROM abandoned;
-
   INSERT INTO sluice.events (workflow_id, kind, worker_id)
   SELECT p_workflow_id, 'worker_lost', unnest(v_lost);
-  PERFORM pg_notify('sluice_jobs_ready', p_workflow_id::text);
   RETURN cardinality(v_lost);
 END $$;
 
@@ -1103,7 +1130,6 @@ BEGIN
      SET run_id = run_id + 1, initialized_at = now(),
          completed_at = CASE WHEN unfinished_jobs = 0 THEN now() END
    WHERE id = p_workflow_id;
-  PERFORM sluice.actions_start_run(p_workflow_id);
 
   -- No separate lock pass: uninitialized jobs are touched only by holders of the workflow lock.
   UPDATE sluice.jobs j
@@ -1122,11 +1148,6 @@ BEGIN
            GROUP BY j2.id) c
    WHERE j.id = c.id;
   GET DIAGNOSTICS v_moved = ROW_COUNT;
-
-  -- A run in which nothing is left to do is complete at once.
-  IF (SELECT unfinished_jobs FROM sluice.workflows WHERE id = p_workflow_id) = 0 THEN
-    PERFORM sluice.actions_arm_workflow_complete(p_workflow_id, true);
-  END IF;
 
   INSERT INTO sluice.events (workflow_id, kind, data)
   VALUES (p_workflow_id, p_kind, jsonb_build_object('run_id', v_wf.run_id + 1, 'jobs', v_moved));
@@ -2032,10 +2053,22 @@ CREATE TRIGGER tg_jobs__30_count_actions AFTER UPDATE ON sluice.jobs REFERENCING
 CREATE TRIGGER tg_workers__10_complete_allocation AFTER UPDATE OF status ON sluice.workers FOR EACH ROW WHEN (((new.scheduled_node_id IS NOT NULL) AND (new.status <> 'running'::sluice.worker_status) AND (old.status = 'running'::sluice.worker_status))) EXECUTE FUNCTION sluice.tg_workers__complete_allocation();
 
 --
+-- Name: workers tg_workers__20_abandon_action_runs; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_workers__20_abandon_action_runs AFTER UPDATE OF status ON sluice.workers FOR EACH ROW WHEN (((new.status = 'lost'::sluice.worker_status) AND (old.status = 'running'::sluice.worker_status))) EXECUTE FUNCTION sluice.tg_workers__abandon_action_runs();
+
+--
 -- Name: workflows tg_workflows__10_arm_complete_actions; Type: TRIGGER; Schema: sluice; Owner: -
 --
 
 CREATE TRIGGER tg_workflows__10_arm_complete_actions AFTER UPDATE OF unfinished_jobs ON sluice.workflows FOR EACH ROW WHEN (((new.run_id > 0) AND ((old.unfinished_jobs = 0) <> (new.unfinished_jobs = 0)))) EXECUTE FUNCTION sluice.tg_workflows__arm_complete_actions();
+
+--
+-- Name: workflows tg_workflows__20_start_run_actions; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_workflows__20_start_run_actions AFTER UPDATE OF run_id ON sluice.workflows FOR EACH ROW WHEN ((new.run_id > old.run_id)) EXECUTE FUNCTION sluice.tg_workflows__start_run_actions();
 
 --
 -- Name: action_runs action_runs_action_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -

@@ -507,9 +507,12 @@ END $$;
 -- Moves uninitialized jobs to blocked, ready or (a dependency already ended unsuccessfully and
 -- the job has cancel_on_blocking_job_failure) canceled, recounting their dependencies from the
 -- dependency rows. Starts a new run. Used by initialize and reinitialize.
+-- work_mem: the dependency count of 100k jobs sorts in memory instead of spilling to disk.
 CREATE FUNCTION sluice.workflow_start_run(p_workflow_id bigint, p_kind sluice.event_kind)
   RETURNS integer
-  LANGUAGE plpgsql AS $$
+  LANGUAGE plpgsql
+  SET work_mem = '64MB'
+  AS $$
 DECLARE
   v_wf sluice.workflows;
   v_moved integer;

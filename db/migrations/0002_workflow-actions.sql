@@ -1,5 +1,5 @@
 -- Up Migration
--- (No down migration: the functions it redefines are not restored.)
+-- (No down migration: the gate it redefines is not restored.)
 
 -- Workflow actions: trigger counts kept by triggers on job status changes, claims recorded per
 -- run, NOTIFY when an action becomes pending. See docs/state-machines.md ("Action status").
@@ -218,56 +218,22 @@ BEGIN
   PERFORM sluice.actions_settle(v_ids);
 END $$;
 
--- work_mem: the dependency count of 100k jobs sorts in memory instead of spilling to disk.
-CREATE OR REPLACE FUNCTION sluice.workflow_start_run(p_workflow_id bigint, p_kind sluice.event_kind)
-  RETURNS integer
-  LANGUAGE plpgsql
-  SET work_mem = '64MB'
-  AS $$
-DECLARE
-  v_wf sluice.workflows;
-  v_moved integer;
+-- A new run (initialize, reinitialize: run_id moves) arms the actions before any job moves; a
+-- run with nothing left to do is complete at once.
+CREATE FUNCTION sluice.tg_workflows__start_run_actions() RETURNS trigger
+  LANGUAGE plpgsql AS $$
 BEGIN
-  v_wf := sluice.workflow_lock(p_workflow_id);
-  IF v_wf.canceled_at IS NOT NULL THEN
-    RAISE EXCEPTION 'workflow % is canceled; reset its status first', p_workflow_id
-      USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'WORKFLOW_CANCELED';
+  PERFORM sluice.actions_start_run(NEW.id);
+  IF NEW.unfinished_jobs = 0 THEN
+    PERFORM sluice.actions_arm_workflow_complete(NEW.id, true);
   END IF;
-
-  UPDATE sluice.workflows
-     SET run_id = run_id + 1, initialized_at = now(),
-         completed_at = CASE WHEN unfinished_jobs = 0 THEN now() END
-   WHERE id = p_workflow_id;
-  PERFORM sluice.actions_start_run(p_workflow_id);
-
-  -- No separate lock pass: uninitialized jobs are touched only by holders of the workflow lock.
-  UPDATE sluice.jobs j
-     SET unfinished_deps = c.unfinished,
-         status = CASE
-           WHEN j.cancel_on_blocking_job_failure AND c.unsuccessful > 0 THEN 'canceled'::sluice.job_status
-           WHEN c.unfinished = 0 THEN 'ready'::sluice.job_status
-           ELSE 'blocked'::sluice.job_status END
-    FROM (SELECT j2.id,
-                 count(dep.id) FILTER (WHERE NOT sluice.job_status_is_done(dep.status)) AS unfinished,
-                 count(dep.id) FILTER (WHERE sluice.job_status_is_unsuccessful(dep.status)) AS unsuccessful
-            FROM sluice.jobs j2
-            LEFT JOIN sluice.job_dependencies d ON d.job_id = j2.id
-            LEFT JOIN sluice.jobs dep ON dep.id = d.depends_on_job_id
-           WHERE j2.workflow_id = p_workflow_id AND j2.status = 'uninitialized'
-           GROUP BY j2.id) c
-   WHERE j.id = c.id;
-  GET DIAGNOSTICS v_moved = ROW_COUNT;
-
-  -- A run in which nothing is left to do is complete at once.
-  IF (SELECT unfinished_jobs FROM sluice.workflows WHERE id = p_workflow_id) = 0 THEN
-    PERFORM sluice.actions_arm_workflow_complete(p_workflow_id, true);
-  END IF;
-
-  INSERT INTO sluice.events (workflow_id, kind, data)
-  VALUES (p_workflow_id, p_kind, jsonb_build_object('run_id', v_wf.run_id + 1, 'jobs', v_moved));
-  PERFORM pg_notify('sluice_workflow_state', p_workflow_id::text);
-  RETURN v_wf.run_id + 1;
+  RETURN NULL;
 END $$;
+
+CREATE TRIGGER tg_workflows__20_start_run_actions AFTER UPDATE OF run_id ON sluice.workflows
+  FOR EACH ROW
+  WHEN (NEW.run_id > OLD.run_id)
+  EXECUTE FUNCTION sluice.tg_workflows__start_run_actions();
 
 --------------------------------------------------------------------------------------------------
 -- Claiming and recording action runs.
@@ -404,48 +370,16 @@ CREATE OR REPLACE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETUR
 $$;
 
 
--- As before, and a lost worker's running action runs become abandoned: a non-persistent action
+-- A worker declared lost leaves its running action runs abandoned: a non-persistent action
 -- counts as failed (actions are not retried), which also opens the on_workflow_start gate.
-CREATE OR REPLACE FUNCTION sluice.workers_reap(p_workflow_id bigint) RETURNS integer
+CREATE FUNCTION sluice.tg_workers__abandon_action_runs() RETURNS trigger
   LANGUAGE plpgsql AS $$
-DECLARE
-  v_lost bigint[];
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM sluice.workers
-                  WHERE workflow_id = p_workflow_id AND status = 'running'
-                    AND heartbeat_at < now() - heartbeat_timeout) THEN
-    RETURN 0;
-  END IF;
-  PERFORM sluice.workflow_lock(p_workflow_id);
-
-  WITH lost AS (
-    UPDATE sluice.workers SET status = 'lost', stopped_at = now()
-     WHERE workflow_id = p_workflow_id AND status = 'running'
-       AND heartbeat_at < now() - heartbeat_timeout
-    RETURNING id
-  )
-  SELECT array_agg(id ORDER BY id) INTO v_lost FROM lost;
-  IF v_lost IS NULL THEN
-    RETURN 0;
-  END IF;
-
-  PERFORM 1 FROM sluice.jobs
-   WHERE worker_id = ANY (v_lost) AND status IN ('pending', 'running') ORDER BY id FOR NO KEY UPDATE;
-  WITH terminated AS (
-    UPDATE sluice.jobs SET status = 'terminated'
-     WHERE worker_id = ANY (v_lost) AND status IN ('pending', 'running')
-    RETURNING *
-  )
-  INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, started_at, message)
-  SELECT t.workflow_id, t.id, t.worker_id, w.run_id, t.attempt, 'terminated', t.started_at,
-         'worker ' || t.worker_id || ' was lost (no heartbeat)'
-    FROM terminated t JOIN sluice.workflows w ON w.id = t.workflow_id;
-
   WITH abandoned AS (
     UPDATE sluice.action_runs
        SET status = 'abandoned', finished_at = now(),
            message = 'worker ' || worker_id || ' was lost (no heartbeat)'
-     WHERE worker_id = ANY (v_lost) AND status = 'running'
+     WHERE worker_id = NEW.id AND status = 'running'
     RETURNING id, action_id, workflow_id, worker_id
   ), failed AS (
     UPDATE sluice.workflow_actions a SET status = 'failed'
@@ -456,12 +390,16 @@ BEGIN
   SELECT workflow_id, 'action_finished', action_id, worker_id,
          jsonb_build_object('action_run_id', id, 'status', 'abandoned')
     FROM abandoned;
-
-  INSERT INTO sluice.events (workflow_id, kind, worker_id)
-  SELECT p_workflow_id, 'worker_lost', unnest(v_lost);
-  PERFORM pg_notify('sluice_jobs_ready', p_workflow_id::text);
-  RETURN cardinality(v_lost);
+  IF FOUND THEN
+    PERFORM pg_notify('sluice_jobs_ready', NEW.workflow_id::text);
+  END IF;
+  RETURN NULL;
 END $$;
+
+CREATE TRIGGER tg_workers__20_abandon_action_runs AFTER UPDATE OF status ON sluice.workers
+  FOR EACH ROW
+  WHEN (NEW.status = 'lost' AND OLD.status = 'running')
+  EXECUTE FUNCTION sluice.tg_workers__abandon_action_runs();
 
 --------------------------------------------------------------------------------------------------
 -- Public SQL interface.
