@@ -239,10 +239,12 @@ CREATE TRIGGER tg_workflows__20_start_run_actions AFTER UPDATE OF run_id ON slui
 -- Claiming and recording action runs.
 --------------------------------------------------------------------------------------------------
 
--- Claims one pending action of the worker's workflow among p_trigger_types, or nothing.
+-- Claims one pending action of the worker's workflow among p_trigger_types (and, if given,
+-- p_action_types: `sluice submit` on a login node takes only schedule_nodes), or nothing.
 -- Non-persistent: the first worker to flip it from pending to running gets it (SKIP LOCKED).
 -- Persistent: the insert of (action, worker, run) either succeeds or meets the unique key.
-CREATE FUNCTION sluice.actions_claim(p_worker_id bigint, p_trigger_types sluice.trigger_type[])
+CREATE FUNCTION sluice.actions_claim(p_worker_id bigint, p_trigger_types sluice.trigger_type[],
+                                     p_action_types sluice.action_type[] DEFAULT NULL)
   RETURNS TABLE (run_id bigint, action_id bigint, trigger_type sluice.trigger_type,
                  action_type sluice.action_type, persistent boolean, commands text[],
                  scheduler_id bigint, num_allocations integer, start_one_worker_per_node boolean,
@@ -264,6 +266,7 @@ BEGIN
     SELECT a.id FROM sluice.workflow_actions a
      WHERE a.workflow_id = v_wf.id AND a.status = 'pending' AND NOT a.persistent
        AND a.trigger_type = ANY (p_trigger_types)
+       AND (p_action_types IS NULL OR a.action_type = ANY (p_action_types))
      ORDER BY a.id
      LIMIT 1
      FOR UPDATE SKIP LOCKED
@@ -281,6 +284,7 @@ BEGIN
       SELECT a.* FROM sluice.workflow_actions a
        WHERE a.workflow_id = v_wf.id AND a.status = 'pending' AND a.persistent
          AND a.trigger_type = ANY (p_trigger_types)
+         AND (p_action_types IS NULL OR a.action_type = ANY (p_action_types))
          AND NOT EXISTS (SELECT 1 FROM sluice.action_runs r
                           WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = v_wf.run_id)
        ORDER BY a.id

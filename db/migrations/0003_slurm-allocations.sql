@@ -1,5 +1,4 @@
 -- Up Migration
--- (No down migration: the functions it redefines are not restored.)
 
 -- Slurm allocations requested by schedule_nodes actions, and the workers that run inside them.
 
@@ -79,74 +78,6 @@ CREATE TRIGGER tg_workers__10_complete_allocation AFTER UPDATE OF status ON slui
   WHEN (NEW.scheduled_node_id IS NOT NULL AND NEW.status <> 'running' AND OLD.status = 'running')
   EXECUTE FUNCTION sluice.tg_workers__complete_allocation();
 
--- `sluice submit` claims only schedule_nodes actions: commands belong on compute nodes, not on
--- the login node it runs on.
-DROP FUNCTION sluice.actions_claim(bigint, sluice.trigger_type[]);
-
-CREATE FUNCTION sluice.actions_claim(p_worker_id bigint, p_trigger_types sluice.trigger_type[],
-                                     p_action_types sluice.action_type[] DEFAULT NULL)
-  RETURNS TABLE (run_id bigint, action_id bigint, trigger_type sluice.trigger_type,
-                 action_type sluice.action_type, persistent boolean, commands text[],
-                 scheduler_id bigint, num_allocations integer, start_one_worker_per_node boolean,
-                 max_parallel_jobs integer)
-  LANGUAGE plpgsql AS $$
-DECLARE
-  v_worker sluice.workers;
-  v_wf sluice.workflows;
-  v_action sluice.workflow_actions;
-  v_run_id bigint;
-BEGIN
-  SELECT * INTO v_worker FROM sluice.workers WHERE id = p_worker_id AND status = 'running';
-  IF NOT FOUND THEN
-    RETURN;
-  END IF;
-  SELECT * INTO v_wf FROM sluice.workflows WHERE id = v_worker.workflow_id;
-
-  WITH picked AS MATERIALIZED (
-    SELECT a.id FROM sluice.workflow_actions a
-     WHERE a.workflow_id = v_wf.id AND a.status = 'pending' AND NOT a.persistent
-       AND a.trigger_type = ANY (p_trigger_types)
-       AND (p_action_types IS NULL OR a.action_type = ANY (p_action_types))
-     ORDER BY a.id
-     LIMIT 1
-     FOR UPDATE SKIP LOCKED
-  )
-  UPDATE sluice.workflow_actions a SET status = 'running'
-    FROM picked WHERE a.id = picked.id
-  RETURNING a.* INTO v_action;
-
-  IF v_action.id IS NOT NULL THEN
-    INSERT INTO sluice.action_runs (action_id, workflow_id, worker_id, run_id)
-    VALUES (v_action.id, v_wf.id, p_worker_id, v_wf.run_id)
-    RETURNING id INTO v_run_id;
-  ELSE
-    FOR v_action IN
-      SELECT a.* FROM sluice.workflow_actions a
-       WHERE a.workflow_id = v_wf.id AND a.status = 'pending' AND a.persistent
-         AND a.trigger_type = ANY (p_trigger_types)
-         AND (p_action_types IS NULL OR a.action_type = ANY (p_action_types))
-         AND NOT EXISTS (SELECT 1 FROM sluice.action_runs r
-                          WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = v_wf.run_id)
-       ORDER BY a.id
-    LOOP
-      INSERT INTO sluice.action_runs (action_id, workflow_id, worker_id, run_id)
-      VALUES (v_action.id, v_wf.id, p_worker_id, v_wf.run_id)
-      ON CONFLICT ON CONSTRAINT action_runs_action_worker_run_key DO NOTHING
-      RETURNING id INTO v_run_id;
-      EXIT WHEN v_run_id IS NOT NULL;
-    END LOOP;
-  END IF;
-  IF v_run_id IS NULL THEN
-    RETURN;
-  END IF;
-
-  INSERT INTO sluice.events (workflow_id, kind, action_id, worker_id, data)
-  VALUES (v_wf.id, 'action_started', v_action.id, p_worker_id, jsonb_build_object('action_run_id', v_run_id));
-  RETURN QUERY SELECT v_run_id, v_action.id, v_action.trigger_type, v_action.action_type, v_action.persistent,
-                      v_action.commands, v_action.scheduler_id, v_action.num_allocations,
-                      v_action.start_one_worker_per_node, v_action.max_parallel_jobs;
-END $$;
-
 CREATE VIEW sluice.allocations AS
 SELECT n.id, n.workflow_id, s.name AS scheduler, n.action_id, n.slurm_job_id, n.status,
        n.num_nodes, n.start_one_worker_per_node, n.max_parallel_jobs,
@@ -157,3 +88,12 @@ SELECT n.id, n.workflow_id, s.name AS scheduler, n.action_id, n.slurm_job_id, n.
 
 COMMENT ON VIEW sluice.allocations IS
   'Slurm allocations requested for workflows: scheduler, Slurm job id, status and live workers.';
+
+-- Down Migration
+DROP VIEW sluice.allocations;
+DROP TRIGGER tg_workers__10_complete_allocation ON sluice.workers;
+DROP FUNCTION sluice.tg_workers__complete_allocation();
+DROP FUNCTION sluice.workers_attach_allocation(bigint, bigint);
+ALTER TABLE sluice.workers DROP COLUMN scheduled_node_id;
+DROP TABLE sluice.scheduled_compute_nodes;
+DROP TYPE sluice.scheduled_node_status;
