@@ -25,7 +25,6 @@ export const JOB_STATUSES: readonly JobStatus[] = [
   'terminated',
   'disabled',
 ];
-export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'canceled', 'terminated'];
 
 export type WorkerStatus = 'running' | 'stopped' | 'lost';
 

@@ -92,16 +92,6 @@ export function jobsList(db: Db, workflowId: number, status?: JobStatus): Promis
   return q.orderBy('j.id').execute() as Promise<JobListRow[]>;
 }
 
-/** Jobs of a worker that are claimed or running (for a worker checking what it still owns). */
-export async function jobsActiveForWorker(db: Db, workerId: number): Promise<{ id: number; status: JobStatus }[]> {
-  return db
-    .selectFrom('sluice.jobs')
-    .select(['id', 'status'])
-    .where('worker_id', '=', workerId)
-    .where('status', 'in', ['pending', 'running'])
-    .execute();
-}
-
 /** Status of a set of jobs, for a worker checking whether its running jobs were canceled. */
 export async function jobsStatuses(db: Db, ids: number[]): Promise<Map<number, JobStatus>> {
   if (ids.length === 0) return new Map();

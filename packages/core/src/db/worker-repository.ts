@@ -47,23 +47,3 @@ export async function workersReap(db: Db, workflowId: number): Promise<number> {
   const r = await sql<{ n: number }>`SELECT sluice.workers_reap(${workflowId}) AS n`.execute(db);
   return r.rows[0]?.n ?? 0;
 }
-
-export function workersList(db: Db, workflowId: number) {
-  return db
-    .selectFrom('sluice.workers')
-    .select([
-      'id',
-      'hostname',
-      'pid',
-      'status',
-      'num_cpus',
-      'memory_bytes',
-      'num_gpus',
-      'started_at',
-      'heartbeat_at',
-      'stopped_at',
-    ])
-    .where('workflow_id', '=', workflowId)
-    .orderBy('id')
-    .execute();
-}

@@ -201,11 +201,6 @@ export async function workflowsGet(db: Db, id: number): Promise<WorkflowSummaryV
   return row;
 }
 
-export async function workflowsExists(db: Db, id: number): Promise<boolean> {
-  const row = await db.selectFrom('sluice.workflows').select('id').where('id', '=', id).executeTakeFirst();
-  return row !== undefined;
-}
-
 export function workflowsList(db: Db): Promise<WorkflowSummaryView[]> {
   return db.selectFrom('sluice.workflow_summary').selectAll().orderBy('id').execute();
 }
