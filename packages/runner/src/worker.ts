@@ -23,7 +23,7 @@ import {
   workersReap,
   workersRegister,
   workersStop,
-  workflowsGet,
+  workflowsGetState,
 } from '@sluice/core';
 import { executeAction } from './action-executor.js';
 import { JobProcess } from './job-process.js';
@@ -251,7 +251,7 @@ export class Worker {
   private async step(): Promise<boolean> {
     if (this.workflowChanged) {
       this.workflowChanged = false;
-      const wf = await workflowsGet(this.handle.db, this.opts.workflowId);
+      const wf = await workflowsGetState(this.handle.db, this.opts.workflowId);
       if (wf.is_canceled) {
         this.stopReason = 'canceled';
         return false;
@@ -295,7 +295,7 @@ export class Worker {
       this.wake.signal();
       return null;
     }
-    const wf = await workflowsGet(db, this.opts.workflowId);
+    const wf = await workflowsGetState(db, this.opts.workflowId);
     if (wf.is_canceled) return 'canceled';
     if (wf.run_id > 0 && wf.unfinished_jobs === 0) return 'complete';
     const runnable = await jobsAnyRunnable(
@@ -314,7 +314,7 @@ export class Worker {
     );
     // An allocation leaves as soon as nothing left could run on it, so as not to hold nodes;
     // a plain worker waits for jobs running elsewhere, whose dependents may fit it.
-    if (!runnable && (this.opts.scheduledNodeId || wf.pending + wf.running === 0)) {
+    if (!runnable && (this.opts.scheduledNodeId || wf.active_jobs === 0)) {
       this.log(
         'warn',
         `no remaining job of workflow ${this.opts.workflowId} fits this worker (${this.opts.numCpus} cpus, ` +

@@ -201,6 +201,29 @@ export async function workflowsGet(db: Db, id: number): Promise<WorkflowSummaryV
   return row;
 }
 
+export interface WorkflowState {
+  run_id: number;
+  unfinished_jobs: number;
+  is_canceled: boolean;
+  /** jobs claimed or running, on any worker */
+  active_jobs: number;
+}
+
+/**
+ * What a worker checks on every wake-up: read from the workflow row and the status index,
+ * without the per-status count over every job that workflowsGet makes.
+ */
+export async function workflowsGetState(db: Db, id: number): Promise<WorkflowState> {
+  const r = await sql<WorkflowState>`
+    SELECT w.run_id, w.unfinished_jobs, w.canceled_at IS NOT NULL AS is_canceled,
+           (SELECT count(*) FROM sluice.jobs j
+             WHERE j.workflow_id = w.id AND j.status IN ('pending', 'running'))::int AS active_jobs
+      FROM sluice.workflows w WHERE w.id = ${id}`.execute(db);
+  const row = r.rows[0];
+  if (!row) throw new SluiceError('WORKFLOW_NOT_FOUND', `workflow ${id} does not exist`);
+  return row;
+}
+
 export function workflowsList(db: Db): Promise<WorkflowSummaryView[]> {
   return db.selectFrom('sluice.workflow_summary').selectAll().orderBy('id').execute();
 }
