@@ -10,7 +10,7 @@ import {
   workflowsInitialize,
   workflowsReinitialize,
   workflowsResetStatus,
-} from '../../packages/core/src/index.js';
+} from '@sluice/core';
 import { finishJobs, registerTestWorker, SUCCEEDED } from '../support/engine-driver.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { type ActionSketch, buildWorkflowWithActions, type JobSketch } from '../support/workflow-builder.js';

@@ -7,7 +7,7 @@ import {
   workflowsCreate,
   workflowsGet,
   workflowsInitialize,
-} from '../../packages/core/src/index.js';
+} from '@sluice/core';
 import { useTestDatabase } from '../support/test-database.js';
 import { buildWorkflow, type JobSketch } from '../support/workflow-builder.js';
 

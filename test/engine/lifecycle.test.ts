@@ -7,7 +7,7 @@ import {
   workflowsInitialize,
   workflowsReinitialize,
   workflowsResetStatus,
-} from '../../packages/core/src/index.js';
+} from '@sluice/core';
 import { finishJobs } from '../support/engine-driver.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { buildWorkflow, type JobSketch } from '../support/workflow-builder.js';

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
-import { CHANNELS } from '../../packages/core/src/index.js';
+import { CHANNELS } from '@sluice/core';
 import { dumpSchema } from '../support/schema-dump.js';
 import { databaseUrl, useTestDatabase } from '../support/test-database.js';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ResolvedSlurmScheduler, workflowsCreate, workflowsInitialize } from '../../packages/core/src/index.js';
+import { type ResolvedSlurmScheduler, workflowsCreate, workflowsInitialize } from '@sluice/core';
 import { runCli, spawnCli, waitFor } from '../support/cli-runner.js';
 import { type SlurmCluster, startSlurmCluster, waitForSlurmJob } from '../support/slurm-cluster.js';
 import { useTestDatabase } from '../support/test-database.js';

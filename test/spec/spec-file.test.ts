@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSpecFile } from '../../packages/core/src/spec/index.js';
+import { loadSpecFile } from '@sluice/core/spec';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-spec-'));
 const write = (name: string, text: string) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration, parseMemory } from '../../packages/core/src/spec/index.js';
+import { formatDuration, parseDuration, parseMemory } from '@sluice/core/spec';
 
 describe('parseMemory', () => {
   it('reads binary units, fractions and plain byte counts', () => {

@@ -7,7 +7,7 @@ import {
   MAIN_LOOP_TRIGGERS,
   type SluiceDb,
   workersRegister,
-} from '../../packages/core/src/index.js';
+} from '@sluice/core';
 
 /**
  * Drives the engine's SQL directly, as a worker would but without processes: registers a

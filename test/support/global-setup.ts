@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { migrate } from '../../packages/core/src/db/migrations.js';
+import { migrate } from '@sluice/core';
 
 declare module 'vitest' {
   export interface ProvidedContext {

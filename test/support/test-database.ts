@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, inject } from 'vitest';
-import { openPool, type SluiceDb } from '../../packages/core/src/index.js';
+import { openPool, type SluiceDb } from '@sluice/core';
 
 export function databaseUrl(db: string): string {
   const u = new URL(inject('pgAdminUrl'));

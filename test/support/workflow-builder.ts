@@ -1,4 +1,4 @@
-import type { ResolvedAction, ResolvedJob, ResolvedWorkflow } from '../../packages/core/src/index.js';
+import type { ResolvedAction, ResolvedJob, ResolvedWorkflow } from '@sluice/core';
 
 export interface JobSketch {
   deps?: string[];
