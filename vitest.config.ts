@@ -8,6 +8,7 @@ export default defineConfig({
     alias: [
       { find: /^@sluice\/core\/spec$/, replacement: src('./packages/core/src/spec/index.ts') },
       { find: /^@sluice\/core$/, replacement: src('./packages/core/src/index.ts') },
+      { find: /^@sluice\/embedded$/, replacement: src('./packages/embedded/src/index.ts') },
       { find: /^@sluice\/runner$/, replacement: src('./packages/runner/src/index.ts') },
       { find: /^@sluice\/server$/, replacement: src('./packages/server/src/index.ts') },
     ],

@@ -29,6 +29,18 @@ CREATE TYPE sluice.action_type AS ENUM (
 );
 
 --
+-- Name: allocation_status; Type: TYPE; Schema: sluice; Owner: -
+--
+
+CREATE TYPE sluice.allocation_status AS ENUM (
+    'pending',
+    'active',
+    'complete',
+    'failed',
+    'canceled'
+);
+
+--
 -- Name: event_kind; Type: TYPE; Schema: sluice; Owner: -
 --
 
@@ -64,18 +76,6 @@ CREATE TYPE sluice.job_status AS ENUM (
     'canceled',
     'terminated',
     'disabled'
-);
-
---
--- Name: scheduled_node_status; Type: TYPE; Schema: sluice; Owner: -
---
-
-CREATE TYPE sluice.scheduled_node_status AS ENUM (
-    'pending',
-    'active',
-    'complete',
-    'failed',
-    'canceled'
 );
 
 --
@@ -323,6 +323,14 @@ BEGIN
 END $$;
 
 --
+-- Name: job_status_is_active(sluice.job_status); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.job_status_is_active(s sluice.job_status) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT s IN ('pending', 'running') $$;
+
+--
 -- Name: job_status_is_done(sluice.job_status); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
@@ -347,6 +355,22 @@ CREATE FUNCTION sluice.job_status_is_unsuccessful(s sluice.job_status) RETURNS b
     AS $$ SELECT s IN ('failed', 'canceled', 'terminated') $$;
 
 --
+-- Name: jobs_any_runnable(bigint, boolean, integer, bigint, integer, integer, bigint); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.jobs_any_runnable(p_worker_id bigint, p_use_resources boolean, p_cpus integer, p_memory_bytes bigint, p_gpus integer, p_nodes integer, p_max_runtime_seconds bigint) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT EXISTS (
+    SELECT 1 FROM sluice.workers k
+      JOIN sluice.jobs j ON j.workflow_id = k.workflow_id
+     WHERE k.id = p_worker_id
+       AND j.status IN ('uninitialized', 'blocked', 'ready')
+       AND sluice.jobs_fit(j, k.scheduler_id, p_max_runtime_seconds, p_use_resources,
+                           p_cpus, p_memory_bytes, p_gpus, p_nodes))
+$$;
+
+--
 -- Name: jobs; Type: TABLE; Schema: sluice; Owner: -
 --
 
@@ -358,7 +382,6 @@ CREATE TABLE sluice.jobs (
     invocation_script text,
     status sluice.job_status DEFAULT 'uninitialized'::sluice.job_status NOT NULL,
     resource_requirements_id bigint NOT NULL,
-    scheduler_id bigint,
     num_cpus integer NOT NULL,
     num_gpus integer NOT NULL,
     num_nodes integer NOT NULL,
@@ -371,8 +394,9 @@ CREATE TABLE sluice.jobs (
     attempt integer DEFAULT 0 NOT NULL,
     claimed_at timestamp with time zone,
     started_at timestamp with time zone,
+    scheduler_id bigint,
     became_ready boolean DEFAULT false NOT NULL,
-    CONSTRAINT jobs_claimed_has_worker CHECK (((status <> ALL (ARRAY['pending'::sluice.job_status, 'running'::sluice.job_status])) OR (worker_id IS NOT NULL))),
+    CONSTRAINT jobs_claimed_has_worker CHECK (((NOT sluice.job_status_is_active(status)) OR (worker_id IS NOT NULL))),
     CONSTRAINT jobs_unfinished_deps_nonnegative CHECK ((unfinished_deps >= 0))
 );
 
@@ -403,11 +427,10 @@ BEGIN
   IF NOT p_use_resources THEN
     RETURN QUERY
     WITH picked AS MATERIALIZED (
-      SELECT id FROM sluice.jobs
-       WHERE workflow_id = v_workflow_id AND status = 'ready'
-         AND sluice.jobs_scheduler_fits(scheduler_id, v_scheduler_id)
-         AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
-       ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id
+      SELECT j.id FROM sluice.jobs j
+       WHERE j.workflow_id = v_workflow_id AND j.status = 'ready'
+         AND sluice.jobs_fit(j, v_scheduler_id, p_max_runtime_seconds, false, 0, 0, 0, 0)
+       ORDER BY j.num_gpus DESC, j.runtime_seconds DESC, j.memory_bytes DESC, j.num_cpus DESC, j.id
        LIMIT p_limit
        FOR UPDATE SKIP LOCKED
     )
@@ -420,12 +443,10 @@ BEGIN
   END IF;
 
   FOR v_cand IN
-    SELECT id, num_cpus, memory_bytes, num_gpus, num_nodes FROM sluice.jobs
-     WHERE workflow_id = v_workflow_id AND status = 'ready'
-       AND sluice.jobs_scheduler_fits(scheduler_id, v_scheduler_id)
-       AND num_cpus <= v_cpus AND memory_bytes <= v_mem AND num_gpus <= v_gpus AND num_nodes <= v_nodes
-       AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
-     ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id
+    SELECT j.id, j.num_cpus, j.memory_bytes, j.num_gpus, j.num_nodes FROM sluice.jobs j
+     WHERE j.workflow_id = v_workflow_id AND j.status = 'ready'
+       AND sluice.jobs_fit(j, v_scheduler_id, p_max_runtime_seconds, true, v_cpus, v_mem, v_gpus, v_nodes)
+     ORDER BY j.num_gpus DESC, j.runtime_seconds DESC, j.memory_bytes DESC, j.num_cpus DESC, j.id
      LIMIT 1000
   LOOP
     CONTINUE WHEN v_cand.num_cpus > v_cpus OR v_cand.memory_bytes > v_mem
@@ -489,7 +510,7 @@ BEGIN
   IF NOT FOUND OR v_worker.status = 'lost' THEN
     RETURN;
   END IF;
-  v_wf := sluice.workflow_lock(v_worker.workflow_id);
+  v_wf := sluice.workflows_lock(v_worker.workflow_id);
 
   SELECT array_agg(j.id ORDER BY j.id) INTO v_ids
     FROM (SELECT j.id FROM sluice.jobs j
@@ -502,7 +523,7 @@ BEGIN
 
   UPDATE sluice.jobs j SET status = i.status
     FROM unnest(p_job_ids, p_statuses) AS i(job_id, status)
-   WHERE j.id = i.job_id AND j.id = ANY (v_ids) AND j.status IN ('pending', 'running');
+   WHERE j.id = i.job_id AND j.id = ANY (v_ids) AND sluice.job_status_is_active(j.status);
 
   INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, return_code,
                               started_at, completed_at, message, stdout_path, stderr_path)
@@ -523,12 +544,17 @@ BEGIN
 END $$;
 
 --
--- Name: jobs_scheduler_fits(bigint, bigint); Type: FUNCTION; Schema: sluice; Owner: -
+-- Name: jobs_fit(sluice.jobs, bigint, bigint, boolean, integer, bigint, integer, integer); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
-CREATE FUNCTION sluice.jobs_scheduler_fits(p_job_scheduler_id bigint, p_worker_scheduler_id bigint) RETURNS boolean
+CREATE FUNCTION sluice.jobs_fit(j sluice.jobs, p_scheduler_id bigint, p_max_runtime_seconds bigint, p_use_resources boolean, p_cpus integer, p_memory_bytes bigint, p_gpus integer, p_nodes integer) RETURNS boolean
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT p_job_scheduler_id IS NULL OR p_job_scheduler_id = p_worker_scheduler_id $$;
+    AS $$
+  SELECT (j.scheduler_id IS NULL OR j.scheduler_id = p_scheduler_id)
+     AND (p_max_runtime_seconds IS NULL OR j.runtime_seconds <= p_max_runtime_seconds)
+     AND (NOT p_use_resources OR (j.num_cpus <= p_cpus AND j.memory_bytes <= p_memory_bytes
+                                  AND j.num_gpus <= p_gpus AND j.num_nodes <= p_nodes))
+$$;
 
 --
 -- Name: jobs_start(bigint, bigint[], timestamp with time zone[]); Type: FUNCTION; Schema: sluice; Owner: -
@@ -827,8 +853,8 @@ DECLARE
 BEGIN
   SELECT * INTO v_node FROM sluice.scheduled_compute_nodes WHERE id = p_scheduled_node_id;
   IF NOT FOUND THEN
-    RAISE EXCEPTION 'scheduled node % does not exist', p_scheduled_node_id
-      USING ERRCODE = 'no_data_found', HINT = 'WORKFLOW_STATE';
+    RAISE EXCEPTION 'allocation (scheduled node) % does not exist', p_scheduled_node_id
+      USING ERRCODE = 'no_data_found', HINT = 'ALLOCATION_NOT_FOUND';
   END IF;
   UPDATE sluice.workers SET scheduled_node_id = p_scheduled_node_id, scheduler_id = v_node.scheduler_id
    WHERE id = p_worker_id;
@@ -864,7 +890,7 @@ BEGIN
                     AND heartbeat_at < now() - heartbeat_timeout) THEN
     RETURN 0;
   END IF;
-  PERFORM sluice.workflow_lock(p_workflow_id);
+  PERFORM sluice.workflows_lock(p_workflow_id);
 
   WITH lost AS (
     UPDATE sluice.workers SET status = 'lost', stopped_at = now()
@@ -878,10 +904,10 @@ BEGIN
   END IF;
 
   PERFORM 1 FROM sluice.jobs
-   WHERE worker_id = ANY (v_lost) AND status IN ('pending', 'running') ORDER BY id FOR NO KEY UPDATE;
+   WHERE worker_id = ANY (v_lost) AND sluice.job_status_is_active(status) ORDER BY id FOR NO KEY UPDATE;
   WITH terminated AS (
     UPDATE sluice.jobs SET status = 'terminated'
-     WHERE worker_id = ANY (v_lost) AND status IN ('pending', 'running')
+     WHERE worker_id = ANY (v_lost) AND sluice.job_status_is_active(status)
     RETURNING *
   )
   INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, started_at, message)
@@ -911,12 +937,12 @@ CREATE TABLE sluice.workers (
     num_nodes integer NOT NULL,
     max_parallel_jobs integer,
     ends_at timestamp with time zone,
-    scheduler_id bigint,
     status sluice.worker_status DEFAULT 'running'::sluice.worker_status NOT NULL,
     heartbeat_timeout interval NOT NULL,
     started_at timestamp with time zone DEFAULT now() NOT NULL,
     heartbeat_at timestamp with time zone DEFAULT now() NOT NULL,
     stopped_at timestamp with time zone,
+    scheduler_id bigint,
     scheduled_node_id bigint,
     CONSTRAINT workers_max_parallel_jobs_positive CHECK (((max_parallel_jobs IS NULL) OR (max_parallel_jobs >= 1))),
     CONSTRAINT workers_stopped_at_matches_status CHECK (((status = 'running'::sluice.worker_status) = (stopped_at IS NULL)))
@@ -968,16 +994,16 @@ BEGIN
 END $$;
 
 --
--- Name: workflow_cancel(bigint); Type: FUNCTION; Schema: sluice; Owner: -
+-- Name: workflows_cancel(bigint); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
-CREATE FUNCTION sluice.workflow_cancel(p_workflow_id bigint) RETURNS integer
+CREATE FUNCTION sluice.workflows_cancel(p_workflow_id bigint) RETURNS integer
     LANGUAGE plpgsql
     AS $$
 DECLARE
   v_canceled integer;
 BEGIN
-  PERFORM sluice.workflow_lock(p_workflow_id);
+  PERFORM sluice.workflows_lock(p_workflow_id);
   UPDATE sluice.workflows SET canceled_at = coalesce(canceled_at, now()) WHERE id = p_workflow_id;
   PERFORM 1 FROM sluice.jobs
    WHERE workflow_id = p_workflow_id AND NOT sluice.job_status_is_done(status)
@@ -992,21 +1018,21 @@ BEGIN
 END $$;
 
 --
--- Name: workflow_initialize(bigint); Type: FUNCTION; Schema: sluice; Owner: -
+-- Name: workflows_initialize(bigint); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
-CREATE FUNCTION sluice.workflow_initialize(p_workflow_id bigint) RETURNS integer
+CREATE FUNCTION sluice.workflows_initialize(p_workflow_id bigint) RETURNS integer
     LANGUAGE plpgsql
     AS $$
 DECLARE
   v_wf sluice.workflows;
 BEGIN
-  v_wf := sluice.workflow_lock(p_workflow_id);
+  v_wf := sluice.workflows_lock(p_workflow_id);
   IF v_wf.run_id > 0 THEN
     RAISE EXCEPTION 'workflow % is already initialized (run %); use reinitialize', p_workflow_id, v_wf.run_id
       USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'WORKFLOW_STATE';
   END IF;
-  RETURN sluice.workflow_start_run(p_workflow_id, 'workflow_initialized');
+  RETURN sluice.workflows_start_run(p_workflow_id, 'workflow_initialized');
 END $$;
 
 --
@@ -1035,10 +1061,10 @@ CREATE TABLE sluice.workflows (
 );
 
 --
--- Name: workflow_lock(bigint); Type: FUNCTION; Schema: sluice; Owner: -
+-- Name: workflows_lock(bigint); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
-CREATE FUNCTION sluice.workflow_lock(p_workflow_id bigint) RETURNS sluice.workflows
+CREATE FUNCTION sluice.workflows_lock(p_workflow_id bigint) RETURNS sluice.workflows
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -1053,20 +1079,20 @@ BEGIN
 END $$;
 
 --
--- Name: workflow_reinitialize(bigint); Type: FUNCTION; Schema: sluice; Owner: -
+-- Name: workflows_reinitialize(bigint); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
-CREATE FUNCTION sluice.workflow_reinitialize(p_workflow_id bigint) RETURNS integer
+CREATE FUNCTION sluice.workflows_reinitialize(p_workflow_id bigint) RETURNS integer
     LANGUAGE sql
     AS $$
-  SELECT sluice.workflow_start_run(p_workflow_id, 'workflow_reinitialized')
+  SELECT sluice.workflows_start_run(p_workflow_id, 'workflow_reinitialized')
 $$;
 
 --
--- Name: workflow_reset_status(bigint, boolean); Type: FUNCTION; Schema: sluice; Owner: -
+-- Name: workflows_reset_status(bigint, boolean); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
-CREATE FUNCTION sluice.workflow_reset_status(p_workflow_id bigint, p_failed_only boolean) RETURNS integer
+CREATE FUNCTION sluice.workflows_reset_status(p_workflow_id bigint, p_failed_only boolean) RETURNS integer
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -1074,7 +1100,7 @@ DECLARE
   v_busy integer;
   v_reset integer;
 BEGIN
-  PERFORM sluice.workflow_lock(p_workflow_id);
+  PERFORM sluice.workflows_lock(p_workflow_id);
 
   IF p_failed_only THEN
     WITH RECURSIVE affected (id) AS (
@@ -1090,7 +1116,7 @@ BEGIN
   v_ids := coalesce(v_ids, '{}');
 
   SELECT count(*) INTO v_busy FROM sluice.jobs
-   WHERE id = ANY (v_ids) AND status IN ('pending', 'running');
+   WHERE id = ANY (v_ids) AND sluice.job_status_is_active(status);
   IF v_busy > 0 THEN
     RAISE EXCEPTION 'workflow % has % claimed or running jobs to reset; cancel it or wait', p_workflow_id, v_busy
       USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'WORKFLOW_STATE';
@@ -1105,14 +1131,15 @@ BEGIN
   INSERT INTO sluice.events (workflow_id, kind, data)
   VALUES (p_workflow_id, 'workflow_reset',
           jsonb_build_object('failed_only', p_failed_only, 'jobs', v_reset));
+  PERFORM pg_notify('sluice_workflow_state', p_workflow_id::text);
   RETURN v_reset;
 END $$;
 
 --
--- Name: workflow_start_run(bigint, sluice.event_kind); Type: FUNCTION; Schema: sluice; Owner: -
+-- Name: workflows_start_run(bigint, sluice.event_kind); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
-CREATE FUNCTION sluice.workflow_start_run(p_workflow_id bigint, p_kind sluice.event_kind) RETURNS integer
+CREATE FUNCTION sluice.workflows_start_run(p_workflow_id bigint, p_kind sluice.event_kind) RETURNS integer
     LANGUAGE plpgsql
     SET work_mem TO '64MB'
     AS $$
@@ -1120,7 +1147,7 @@ DECLARE
   v_wf sluice.workflows;
   v_moved integer;
 BEGIN
-  v_wf := sluice.workflow_lock(p_workflow_id);
+  v_wf := sluice.workflows_lock(p_workflow_id);
   IF v_wf.canceled_at IS NOT NULL THEN
     RAISE EXCEPTION 'workflow % is canceled; reset its status first', p_workflow_id
       USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'WORKFLOW_CANCELED';
@@ -1277,7 +1304,7 @@ CREATE TABLE sluice.scheduled_compute_nodes (
     action_id bigint,
     action_run_id bigint,
     slurm_job_id text,
-    status sluice.scheduled_node_status DEFAULT 'pending'::sluice.scheduled_node_status NOT NULL,
+    status sluice.allocation_status DEFAULT 'pending'::sluice.allocation_status NOT NULL,
     num_nodes integer DEFAULT 1 NOT NULL,
     start_one_worker_per_node boolean DEFAULT false NOT NULL,
     max_parallel_jobs integer,
@@ -1287,7 +1314,7 @@ CREATE TABLE sluice.scheduled_compute_nodes (
     submitted_at timestamp with time zone,
     started_at timestamp with time zone,
     finished_at timestamp with time zone,
-    CONSTRAINT scheduled_compute_nodes_submitted_has_job_id CHECK (((status = ANY (ARRAY['pending'::sluice.scheduled_node_status, 'failed'::sluice.scheduled_node_status])) OR (slurm_job_id IS NOT NULL)))
+    CONSTRAINT scheduled_compute_nodes_submitted_has_job_id CHECK (((status = ANY (ARRAY['pending'::sluice.allocation_status, 'failed'::sluice.allocation_status])) OR (slurm_job_id IS NOT NULL)))
 );
 
 --
@@ -1473,7 +1500,7 @@ CREATE VIEW sluice.live_workers AS
     ((now() - k.heartbeat_at) > k.heartbeat_timeout) AS overdue,
     ( SELECT count(*) AS count
            FROM sluice.jobs j
-          WHERE ((j.worker_id = k.id) AND (j.status = ANY (ARRAY['pending'::sluice.job_status, 'running'::sluice.job_status])))) AS active_jobs
+          WHERE ((j.worker_id = k.id) AND sluice.job_status_is_active(j.status))) AS active_jobs
    FROM sluice.workers k
   WHERE (k.status = 'running'::sluice.worker_status);
 
@@ -1966,7 +1993,7 @@ CREATE INDEX jobs_ready_idx ON sluice.jobs USING btree (workflow_id, num_gpus DE
 -- Name: jobs_worker_active_idx; Type: INDEX; Schema: sluice; Owner: -
 --
 
-CREATE INDEX jobs_worker_active_idx ON sluice.jobs USING btree (worker_id) WHERE (status = ANY (ARRAY['pending'::sluice.job_status, 'running'::sluice.job_status]));
+CREATE INDEX jobs_worker_active_idx ON sluice.jobs USING btree (worker_id) WHERE sluice.job_status_is_active(status);
 
 --
 -- Name: jobs_workflow_status_idx; Type: INDEX; Schema: sluice; Owner: -

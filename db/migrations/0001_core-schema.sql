@@ -1,11 +1,17 @@
 -- Up Migration
 
 -- Sluice core schema: workflows of shell jobs coordinated by PostgreSQL.
--- Tables are internal; the views at the end are the public SQL interface for admins.
+-- Tables are internal; the views are the public SQL interface for admins.
 -- Lock order for every transaction that changes job statuses through the lifecycle functions:
--- the workflow row first (FOR NO KEY UPDATE), then job rows in id order. See docs/concurrency.md.
+-- the workflow row first (FOR NO KEY UPDATE, sluice.workflows_lock), then job rows in id order.
+-- See docs/concurrency.md.
 
 CREATE SCHEMA IF NOT EXISTS sluice;
+
+--------------------------------------------------------------------------------------------------
+-- Vocabulary. Each state machine is an enum; packages/core/src/model.ts is its TypeScript twin,
+-- and test/schema checks that the two agree, status sets included.
+--------------------------------------------------------------------------------------------------
 
 CREATE TYPE sluice.job_status AS ENUM (
   'uninitialized', 'blocked', 'ready', 'pending', 'running',
@@ -22,12 +28,10 @@ CREATE TYPE sluice.event_kind AS ENUM (
   'action_pending', 'action_started', 'action_finished'
 );
 
-CREATE TYPE sluice.trigger_type AS ENUM (
-  'on_workflow_start', 'on_workflow_complete', 'on_jobs_ready', 'on_jobs_complete',
-  'on_worker_start', 'on_worker_complete'
-);
-
-CREATE TYPE sluice.action_type AS ENUM ('run_commands', 'schedule_nodes');
+-- Claimed by a worker: pending (claimed, not yet started) or running.
+CREATE FUNCTION sluice.job_status_is_active(s sluice.job_status) RETURNS boolean
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$ SELECT s IN ('pending', 'running') $$;
 
 -- Terminal for the user: completed, failed, canceled, terminated.
 CREATE FUNCTION sluice.job_status_is_terminal(s sluice.job_status) RETURNS boolean
@@ -44,6 +48,10 @@ CREATE FUNCTION sluice.job_status_is_done(s sluice.job_status) RETURNS boolean
 CREATE FUNCTION sluice.job_status_is_unsuccessful(s sluice.job_status) RETURNS boolean
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
   AS $$ SELECT s IN ('failed', 'canceled', 'terminated') $$;
+
+--------------------------------------------------------------------------------------------------
+-- Tables.
+--------------------------------------------------------------------------------------------------
 
 CREATE TABLE sluice.workflows (
   id bigint GENERATED ALWAYS AS IDENTITY,
@@ -90,26 +98,6 @@ CREATE TABLE sluice.resource_requirements (
     num_cpus >= 0 AND num_gpus >= 0 AND num_nodes >= 1 AND memory_bytes >= 0 AND runtime_seconds >= 0)
 );
 
-CREATE TABLE sluice.slurm_schedulers (
-  id bigint GENERATED ALWAYS AS IDENTITY,
-  workflow_id bigint NOT NULL,
-  name text NOT NULL,
-  account text,
-  partition text,
-  walltime text,
-  nodes integer,
-  mem text,
-  gres text,
-  qos text,
-  ntasks_per_node integer,
-  tmp text,
-  extra text,
-  CONSTRAINT slurm_schedulers_pkey PRIMARY KEY (id),
-  CONSTRAINT slurm_schedulers_workflow_fkey FOREIGN KEY (workflow_id)
-    REFERENCES sluice.workflows (id) ON DELETE CASCADE,
-  CONSTRAINT slurm_schedulers_workflow_name_key UNIQUE (workflow_id, name)
-);
-
 CREATE TABLE sluice.workers (
   id bigint GENERATED ALWAYS AS IDENTITY,
   workflow_id bigint NOT NULL,
@@ -123,7 +111,6 @@ CREATE TABLE sluice.workers (
   num_nodes integer NOT NULL,
   max_parallel_jobs integer,
   ends_at timestamptz,
-  scheduler_id bigint,
   status sluice.worker_status NOT NULL DEFAULT 'running',
   -- Each worker states how long it may stay silent; any process may declare it lost after that.
   heartbeat_timeout interval NOT NULL,
@@ -133,8 +120,6 @@ CREATE TABLE sluice.workers (
   CONSTRAINT workers_pkey PRIMARY KEY (id),
   CONSTRAINT workers_workflow_fkey FOREIGN KEY (workflow_id)
     REFERENCES sluice.workflows (id) ON DELETE CASCADE,
-  CONSTRAINT workers_scheduler_fkey FOREIGN KEY (scheduler_id)
-    REFERENCES sluice.slurm_schedulers (id) ON DELETE SET NULL,
   CONSTRAINT workers_stopped_at_matches_status CHECK ((status = 'running') = (stopped_at IS NULL)),
   CONSTRAINT workers_max_parallel_jobs_positive CHECK (max_parallel_jobs IS NULL OR max_parallel_jobs >= 1)
 );
@@ -150,7 +135,6 @@ CREATE TABLE sluice.jobs (
   -- No foreign key: resource requirements are immutable and live exactly as long as the
   -- workflow; their amounts are copied below. (Per-row checks dominate bulk creation.)
   resource_requirements_id bigint NOT NULL,
-  scheduler_id bigint,
   -- Copied from resource_requirements so that a claim reads one table in one index order:
   -- biggest first.
   num_cpus integer NOT NULL,
@@ -170,19 +154,17 @@ CREATE TABLE sluice.jobs (
   CONSTRAINT jobs_pkey PRIMARY KEY (id),
   CONSTRAINT jobs_workflow_fkey FOREIGN KEY (workflow_id)
     REFERENCES sluice.workflows (id) ON DELETE CASCADE,
-  CONSTRAINT jobs_scheduler_fkey FOREIGN KEY (scheduler_id)
-    REFERENCES sluice.slurm_schedulers (id),
   CONSTRAINT jobs_worker_fkey FOREIGN KEY (worker_id)
     REFERENCES sluice.workers (id) ON DELETE SET NULL,
   CONSTRAINT jobs_workflow_name_key UNIQUE (workflow_id, name),
   CONSTRAINT jobs_unfinished_deps_nonnegative CHECK (unfinished_deps >= 0),
-  CONSTRAINT jobs_claimed_has_worker CHECK (status NOT IN ('pending', 'running') OR worker_id IS NOT NULL)
+  CONSTRAINT jobs_claimed_has_worker CHECK (NOT sluice.job_status_is_active(status) OR worker_id IS NOT NULL)
 );
 -- The claim path: ready jobs of one workflow, biggest first.
 CREATE INDEX jobs_ready_idx ON sluice.jobs
   (workflow_id, num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id) WHERE status = 'ready';
 -- Finding a (lost) worker's jobs.
-CREATE INDEX jobs_worker_active_idx ON sluice.jobs (worker_id) WHERE status IN ('pending', 'running');
+CREATE INDEX jobs_worker_active_idx ON sluice.jobs (worker_id) WHERE sluice.job_status_is_active(status);
 CREATE INDEX jobs_workflow_status_idx ON sluice.jobs (workflow_id, status);
 
 CREATE TABLE sluice.job_dependencies (
@@ -260,50 +242,6 @@ CREATE TABLE sluice.job_output_user_data (
     REFERENCES sluice.user_data (id) ON DELETE CASCADE,
   CONSTRAINT job_output_user_data_user_data_key UNIQUE (user_data_id)
 );
-
--- Workflow actions: rows and membership are created with the workflow; their counting and
--- claiming semantics arrive in a later migration.
-CREATE TABLE sluice.workflow_actions (
-  id bigint GENERATED ALWAYS AS IDENTITY,
-  workflow_id bigint NOT NULL,
-  -- Position in the spec's actions list, for messages and stable listing.
-  position integer NOT NULL,
-  trigger_type sluice.trigger_type NOT NULL,
-  action_type sluice.action_type NOT NULL,
-  persistent boolean NOT NULL,
-  commands text[],
-  scheduler_id bigint,
-  num_allocations integer,
-  start_one_worker_per_node boolean NOT NULL DEFAULT false,
-  max_parallel_jobs integer,
-  required_triggers integer NOT NULL,
-  trigger_count integer NOT NULL DEFAULT 0,
-  CONSTRAINT workflow_actions_pkey PRIMARY KEY (id),
-  CONSTRAINT workflow_actions_workflow_fkey FOREIGN KEY (workflow_id)
-    REFERENCES sluice.workflows (id) ON DELETE CASCADE,
-  CONSTRAINT workflow_actions_scheduler_fkey FOREIGN KEY (scheduler_id)
-    REFERENCES sluice.slurm_schedulers (id),
-  CONSTRAINT workflow_actions_workflow_position_key UNIQUE (workflow_id, position),
-  CONSTRAINT workflow_actions_config_matches_type CHECK (
-    (action_type = 'run_commands' AND cardinality(commands) >= 1 AND scheduler_id IS NULL)
-    OR (action_type = 'schedule_nodes' AND commands IS NULL AND scheduler_id IS NOT NULL
-        AND num_allocations >= 1)),
-  CONSTRAINT workflow_actions_max_parallel_jobs_positive CHECK (max_parallel_jobs IS NULL OR max_parallel_jobs >= 1),
-  CONSTRAINT workflow_actions_trigger_count_valid CHECK (
-    required_triggers >= 1 AND trigger_count >= 0 AND trigger_count <= required_triggers)
-);
-
-CREATE TABLE sluice.workflow_action_jobs (
-  action_id bigint NOT NULL,
-  job_id bigint NOT NULL,
-  CONSTRAINT workflow_action_jobs_pkey PRIMARY KEY (action_id, job_id),
-  CONSTRAINT workflow_action_jobs_action_fkey FOREIGN KEY (action_id)
-    REFERENCES sluice.workflow_actions (id) ON DELETE CASCADE,
-  CONSTRAINT workflow_action_jobs_job_fkey FOREIGN KEY (job_id)
-    REFERENCES sluice.jobs (id) ON DELETE CASCADE
-);
--- The counting path: actions watching a job.
-CREATE INDEX workflow_action_jobs_job_idx ON sluice.workflow_action_jobs (job_id, action_id);
 
 CREATE TABLE sluice.results (
   id bigint GENERATED ALWAYS AS IDENTITY,
@@ -488,10 +426,10 @@ CREATE TRIGGER tg_jobs__20_status_change AFTER UPDATE ON sluice.jobs
   FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__status_change();
 
 --------------------------------------------------------------------------------------------------
--- Lifecycle functions. Each takes the workflow row lock first (see the lock order above).
+-- Workflow lifecycle. Each function takes the workflow row lock first (see the lock order above).
 --------------------------------------------------------------------------------------------------
 
-CREATE FUNCTION sluice.workflow_lock(p_workflow_id bigint) RETURNS sluice.workflows
+CREATE FUNCTION sluice.workflows_lock(p_workflow_id bigint) RETURNS sluice.workflows
   LANGUAGE plpgsql AS $$
 DECLARE
   v_row sluice.workflows;
@@ -508,7 +446,7 @@ END $$;
 -- the job has cancel_on_blocking_job_failure) canceled, recounting their dependencies from the
 -- dependency rows. Starts a new run. Used by initialize and reinitialize.
 -- work_mem: the dependency count of 100k jobs sorts in memory instead of spilling to disk.
-CREATE FUNCTION sluice.workflow_start_run(p_workflow_id bigint, p_kind sluice.event_kind)
+CREATE FUNCTION sluice.workflows_start_run(p_workflow_id bigint, p_kind sluice.event_kind)
   RETURNS integer
   LANGUAGE plpgsql
   SET work_mem = '64MB'
@@ -517,7 +455,7 @@ DECLARE
   v_wf sluice.workflows;
   v_moved integer;
 BEGIN
-  v_wf := sluice.workflow_lock(p_workflow_id);
+  v_wf := sluice.workflows_lock(p_workflow_id);
   IF v_wf.canceled_at IS NOT NULL THEN
     RAISE EXCEPTION 'workflow % is canceled; reset its status first', p_workflow_id
       USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'WORKFLOW_CANCELED';
@@ -552,27 +490,27 @@ BEGIN
   RETURN v_wf.run_id + 1;
 END $$;
 
-CREATE FUNCTION sluice.workflow_initialize(p_workflow_id bigint) RETURNS integer
+CREATE FUNCTION sluice.workflows_initialize(p_workflow_id bigint) RETURNS integer
   LANGUAGE plpgsql AS $$
 DECLARE
   v_wf sluice.workflows;
 BEGIN
-  v_wf := sluice.workflow_lock(p_workflow_id);
+  v_wf := sluice.workflows_lock(p_workflow_id);
   IF v_wf.run_id > 0 THEN
     RAISE EXCEPTION 'workflow % is already initialized (run %); use reinitialize', p_workflow_id, v_wf.run_id
       USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'WORKFLOW_STATE';
   END IF;
-  RETURN sluice.workflow_start_run(p_workflow_id, 'workflow_initialized');
+  RETURN sluice.workflows_start_run(p_workflow_id, 'workflow_initialized');
 END $$;
 
-CREATE FUNCTION sluice.workflow_reinitialize(p_workflow_id bigint) RETURNS integer
+CREATE FUNCTION sluice.workflows_reinitialize(p_workflow_id bigint) RETURNS integer
   LANGUAGE sql AS $$
-  SELECT sluice.workflow_start_run(p_workflow_id, 'workflow_reinitialized')
+  SELECT sluice.workflows_start_run(p_workflow_id, 'workflow_reinitialized')
 $$;
 
 -- Back to uninitialized: every job, or (p_failed_only) the jobs that ended unsuccessfully and
 -- everything downstream of them. Refused while any affected job is claimed or running.
-CREATE FUNCTION sluice.workflow_reset_status(p_workflow_id bigint, p_failed_only boolean)
+CREATE FUNCTION sluice.workflows_reset_status(p_workflow_id bigint, p_failed_only boolean)
   RETURNS integer
   LANGUAGE plpgsql AS $$
 DECLARE
@@ -580,7 +518,7 @@ DECLARE
   v_busy integer;
   v_reset integer;
 BEGIN
-  PERFORM sluice.workflow_lock(p_workflow_id);
+  PERFORM sluice.workflows_lock(p_workflow_id);
 
   IF p_failed_only THEN
     WITH RECURSIVE affected (id) AS (
@@ -596,7 +534,7 @@ BEGIN
   v_ids := coalesce(v_ids, '{}');
 
   SELECT count(*) INTO v_busy FROM sluice.jobs
-   WHERE id = ANY (v_ids) AND status IN ('pending', 'running');
+   WHERE id = ANY (v_ids) AND sluice.job_status_is_active(status);
   IF v_busy > 0 THEN
     RAISE EXCEPTION 'workflow % has % claimed or running jobs to reset; cancel it or wait', p_workflow_id, v_busy
       USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'WORKFLOW_STATE';
@@ -611,15 +549,16 @@ BEGIN
   INSERT INTO sluice.events (workflow_id, kind, data)
   VALUES (p_workflow_id, 'workflow_reset',
           jsonb_build_object('failed_only', p_failed_only, 'jobs', v_reset));
+  PERFORM pg_notify('sluice_workflow_state', p_workflow_id::text);
   RETURN v_reset;
 END $$;
 
-CREATE FUNCTION sluice.workflow_cancel(p_workflow_id bigint) RETURNS integer
+CREATE FUNCTION sluice.workflows_cancel(p_workflow_id bigint) RETURNS integer
   LANGUAGE plpgsql AS $$
 DECLARE
   v_canceled integer;
 BEGIN
-  PERFORM sluice.workflow_lock(p_workflow_id);
+  PERFORM sluice.workflows_lock(p_workflow_id);
   UPDATE sluice.workflows SET canceled_at = coalesce(canceled_at, now()) WHERE id = p_workflow_id;
   PERFORM 1 FROM sluice.jobs
    WHERE workflow_id = p_workflow_id AND NOT sluice.job_status_is_done(status)
@@ -634,7 +573,7 @@ BEGIN
 END $$;
 
 --------------------------------------------------------------------------------------------------
--- Workers and the job claim/start/complete path.
+-- Workers, and the start and completion of the jobs they claimed (claims: 0004_job-claims).
 --------------------------------------------------------------------------------------------------
 
 CREATE FUNCTION sluice.workers_register(
@@ -697,7 +636,7 @@ BEGIN
                     AND heartbeat_at < now() - heartbeat_timeout) THEN
     RETURN 0;
   END IF;
-  PERFORM sluice.workflow_lock(p_workflow_id);
+  PERFORM sluice.workflows_lock(p_workflow_id);
 
   WITH lost AS (
     UPDATE sluice.workers SET status = 'lost', stopped_at = now()
@@ -711,10 +650,10 @@ BEGIN
   END IF;
 
   PERFORM 1 FROM sluice.jobs
-   WHERE worker_id = ANY (v_lost) AND status IN ('pending', 'running') ORDER BY id FOR NO KEY UPDATE;
+   WHERE worker_id = ANY (v_lost) AND sluice.job_status_is_active(status) ORDER BY id FOR NO KEY UPDATE;
   WITH terminated AS (
     UPDATE sluice.jobs SET status = 'terminated'
-     WHERE worker_id = ANY (v_lost) AND status IN ('pending', 'running')
+     WHERE worker_id = ANY (v_lost) AND sluice.job_status_is_active(status)
     RETURNING *
   )
   INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, started_at, message)
@@ -725,98 +664,6 @@ BEGIN
   INSERT INTO sluice.events (workflow_id, kind, worker_id)
   SELECT p_workflow_id, 'worker_lost', unnest(v_lost);
   RETURN cardinality(v_lost);
-END $$;
-
--- Jobs that name a scheduler go only to workers of allocations from that scheduler (see the
--- Slurm migration); other jobs go to any worker.
-CREATE FUNCTION sluice.jobs_scheduler_fits(p_job_scheduler_id bigint, p_worker_scheduler_id bigint)
-  RETURNS boolean
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  AS $$ SELECT p_job_scheduler_id IS NULL OR p_job_scheduler_id = p_worker_scheduler_id $$;
-
--- Whether the worker may claim jobs at all right now. Nothing holds jobs back yet: workflow
--- actions (on_workflow_start, on_worker_start) redefine this in their migration.
-CREATE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
-  LANGUAGE sql STABLE
-  AS $$ SELECT true $$;
-
--- Claims up to p_limit ready jobs for a worker with SKIP LOCKED, biggest first (gpus, runtime,
--- memory, then cpus): the big jobs are the hard ones to place, so they go while room is free.
--- With p_use_resources, only jobs that fit together in the free cpus/memory/gpus/nodes are taken:
--- candidates are read without locks, then each one that fits is locked individually with
--- SKIP LOCKED, so the claim locks exactly the rows it takes.
-CREATE FUNCTION sluice.jobs_claim(
-  p_worker_id bigint, p_limit integer, p_use_resources boolean,
-  p_free_cpus integer, p_free_memory_bytes bigint, p_free_gpus integer, p_free_nodes integer,
-  p_max_runtime_seconds bigint)
-  RETURNS SETOF sluice.jobs
-  LANGUAGE plpgsql AS $$
-DECLARE
-  v_workflow_id bigint;
-  v_scheduler_id bigint;
-  v_ids bigint[] := '{}';
-  v_cand record;
-  v_cpus integer := p_free_cpus;
-  v_mem bigint := p_free_memory_bytes;
-  v_gpus integer := p_free_gpus;
-  v_nodes integer := p_free_nodes;
-BEGIN
-  SELECT w.workflow_id, w.scheduler_id INTO v_workflow_id, v_scheduler_id
-    FROM sluice.workers w JOIN sluice.workflows f ON f.id = w.workflow_id
-   WHERE w.id = p_worker_id AND w.status = 'running' AND f.canceled_at IS NULL;
-  IF v_workflow_id IS NULL OR p_limit <= 0 OR NOT sluice.jobs_claim_gate_open(p_worker_id) THEN
-    RETURN;
-  END IF;
-
-  IF NOT p_use_resources THEN
-    RETURN QUERY
-    WITH picked AS MATERIALIZED (
-      SELECT id FROM sluice.jobs
-       WHERE workflow_id = v_workflow_id AND status = 'ready'
-         AND sluice.jobs_scheduler_fits(scheduler_id, v_scheduler_id)
-         AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
-       ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id
-       LIMIT p_limit
-       FOR UPDATE SKIP LOCKED
-    )
-    UPDATE sluice.jobs j
-       SET status = 'pending', worker_id = p_worker_id, attempt = j.attempt + 1,
-           claimed_at = now(), started_at = NULL
-      FROM picked WHERE j.id = picked.id
-    RETURNING j.*;
-    RETURN;
-  END IF;
-
-  FOR v_cand IN
-    SELECT id, num_cpus, memory_bytes, num_gpus, num_nodes FROM sluice.jobs
-     WHERE workflow_id = v_workflow_id AND status = 'ready'
-       AND sluice.jobs_scheduler_fits(scheduler_id, v_scheduler_id)
-       AND num_cpus <= v_cpus AND memory_bytes <= v_mem AND num_gpus <= v_gpus AND num_nodes <= v_nodes
-       AND (p_max_runtime_seconds IS NULL OR runtime_seconds <= p_max_runtime_seconds)
-     ORDER BY num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id
-     LIMIT 1000
-  LOOP
-    CONTINUE WHEN v_cand.num_cpus > v_cpus OR v_cand.memory_bytes > v_mem
-               OR v_cand.num_gpus > v_gpus OR v_cand.num_nodes > v_nodes;
-    PERFORM 1 FROM sluice.jobs WHERE id = v_cand.id AND status = 'ready' FOR UPDATE SKIP LOCKED;
-    CONTINUE WHEN NOT FOUND;
-    v_ids := v_ids || v_cand.id;
-    v_cpus := v_cpus - v_cand.num_cpus;
-    v_mem := v_mem - v_cand.memory_bytes;
-    v_gpus := v_gpus - v_cand.num_gpus;
-    v_nodes := v_nodes - v_cand.num_nodes;
-    EXIT WHEN cardinality(v_ids) >= p_limit;
-  END LOOP;
-
-  IF cardinality(v_ids) = 0 THEN
-    RETURN;
-  END IF;
-  RETURN QUERY
-  UPDATE sluice.jobs j
-     SET status = 'pending', worker_id = p_worker_id, attempt = j.attempt + 1,
-         claimed_at = now(), started_at = NULL
-   WHERE j.id = ANY (v_ids)
-  RETURNING j.*;
 END $$;
 
 CREATE FUNCTION sluice.jobs_start(p_worker_id bigint, p_job_ids bigint[], p_started_at timestamptz[])
@@ -860,7 +707,7 @@ BEGIN
   IF NOT FOUND OR v_worker.status = 'lost' THEN
     RETURN;
   END IF;
-  v_wf := sluice.workflow_lock(v_worker.workflow_id);
+  v_wf := sluice.workflows_lock(v_worker.workflow_id);
 
   SELECT array_agg(j.id ORDER BY j.id) INTO v_ids
     FROM (SELECT j.id FROM sluice.jobs j
@@ -873,7 +720,7 @@ BEGIN
 
   UPDATE sluice.jobs j SET status = i.status
     FROM unnest(p_job_ids, p_statuses) AS i(job_id, status)
-   WHERE j.id = i.job_id AND j.id = ANY (v_ids) AND j.status IN ('pending', 'running');
+   WHERE j.id = i.job_id AND j.id = ANY (v_ids) AND sluice.job_status_is_active(j.status);
 
   INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, return_code,
                               started_at, completed_at, message, stdout_path, stderr_path)
@@ -931,7 +778,7 @@ CREATE VIEW sluice.live_workers AS
 SELECT k.id, k.workflow_id, k.hostname, k.pid, k.os_user, k.num_cpus, k.memory_bytes, k.num_gpus,
        k.num_nodes, k.started_at, k.heartbeat_at, now() - k.heartbeat_at AS silent_for,
        (now() - k.heartbeat_at > k.heartbeat_timeout) AS overdue,
-       (SELECT count(*) FROM sluice.jobs j WHERE j.worker_id = k.id AND j.status IN ('pending', 'running')) AS active_jobs
+       (SELECT count(*) FROM sluice.jobs j WHERE j.worker_id = k.id AND sluice.job_status_is_active(j.status)) AS active_jobs
   FROM sluice.workers k
  WHERE k.status = 'running';
 
@@ -939,4 +786,33 @@ COMMENT ON VIEW sluice.live_workers IS
   'Workers not yet stopped or declared lost, with how long each has been silent.';
 
 -- Down Migration
-DROP SCHEMA sluice CASCADE;
+-- The schema stays: node-pg-migrate keeps its own table (sluice.migrations) in it.
+DROP VIEW sluice.live_workers;
+DROP VIEW sluice.workflow_summary;
+DROP FUNCTION sluice.jobs_complete(bigint, bigint[], integer[], sluice.job_status[], integer[],
+  timestamptz[], timestamptz[], text[], text[], text[]);
+DROP FUNCTION sluice.jobs_start(bigint, bigint[], timestamptz[]);
+DROP FUNCTION sluice.workers_reap(bigint);
+DROP FUNCTION sluice.workers_stop(bigint);
+DROP FUNCTION sluice.workers_heartbeat(bigint);
+DROP FUNCTION sluice.workers_register(bigint, text, integer, text, integer, bigint, integer, integer,
+  integer, timestamptz, interval);
+DROP FUNCTION sluice.workflows_cancel(bigint);
+DROP FUNCTION sluice.workflows_reset_status(bigint, boolean);
+DROP FUNCTION sluice.workflows_reinitialize(bigint);
+DROP FUNCTION sluice.workflows_initialize(bigint);
+DROP FUNCTION sluice.workflows_start_run(bigint, sluice.event_kind);
+DROP FUNCTION sluice.workflows_lock(bigint);
+DROP TABLE sluice.events, sluice.results, sluice.job_output_user_data, sluice.job_input_user_data,
+  sluice.user_data, sluice.job_output_files, sluice.job_input_files, sluice.files,
+  sluice.job_dependencies, sluice.jobs, sluice.workers, sluice.resource_requirements, sluice.workflows;
+DROP FUNCTION sluice.tg_jobs__status_change();
+DROP FUNCTION sluice.tg_jobs__count_deleted();
+DROP FUNCTION sluice.tg_jobs__count_inserted();
+DROP FUNCTION sluice.job_status_is_unsuccessful(sluice.job_status);
+DROP FUNCTION sluice.job_status_is_done(sluice.job_status);
+DROP FUNCTION sluice.job_status_is_terminal(sluice.job_status);
+DROP FUNCTION sluice.job_status_is_active(sluice.job_status);
+DROP TYPE sluice.event_kind;
+DROP TYPE sluice.worker_status;
+DROP TYPE sluice.job_status;

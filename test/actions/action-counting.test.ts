@@ -1,9 +1,8 @@
-import { describe, expect, it } from 'vitest';
 import {
   actionRunsFinish,
   actionsClaimPending,
   jobsClaimReady,
-  MAIN_LOOP_TRIGGERS,
+  MAIN_LOOP_TRIGGER_TYPES,
   openPool,
   workflowsCancel,
   workflowsCreate,
@@ -11,6 +10,7 @@ import {
   workflowsReinitialize,
   workflowsResetStatus,
 } from '@sluice/core';
+import { describe, expect, it } from 'vitest';
 import { finishJobs, registerTestWorker, SUCCEEDED } from '../support/engine-driver.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { type ActionSketch, buildWorkflowWithActions, type JobSketch } from '../support/workflow-builder.js';
@@ -160,9 +160,9 @@ describe('action trigger counts kept by the database', () => {
     await finish(id, { c: 'failed' });
     const w = await worker(id);
     for (
-      let a = await actionsClaimPending(db(), w, MAIN_LOOP_TRIGGERS);
+      let a = await actionsClaimPending(db(), w, MAIN_LOOP_TRIGGER_TYPES);
       a;
-      a = await actionsClaimPending(db(), w, MAIN_LOOP_TRIGGERS)
+      a = await actionsClaimPending(db(), w, MAIN_LOOP_TRIGGER_TYPES)
     ) {
       await actionRunsFinish(db(), a.run_id, ok);
     }
@@ -190,7 +190,7 @@ describe('action trigger counts kept by the database', () => {
           const w = await worker(id, p);
           const got: { action: number; worker: number }[] = [];
           for (;;) {
-            const a = await actionsClaimPending(p.db, w, MAIN_LOOP_TRIGGERS);
+            const a = await actionsClaimPending(p.db, w, MAIN_LOOP_TRIGGER_TYPES);
             if (!a) return got;
             got.push({ action: a.action_id, worker: w });
           }

@@ -5,17 +5,12 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { embeddedHome, embeddedServerStatus, ensureEmbeddedServer, stopEmbeddedServer } from '@sluice/embedded';
 import type pgTypes from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  embeddedHome,
-  embeddedServerStatus,
-  ensureEmbeddedServer,
-  stopEmbeddedServer,
-} from '../../packages/core/src/db/embedded-server.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const moduleFile = path.join(repo, 'packages/core/src/db/embedded-server.ts');
+const moduleFile = path.join(repo, 'packages/embedded/src/embedded-server.ts');
 // pg is a dependency of packages/core only, so it is not resolvable from test/.
 const pg = createRequire(path.join(repo, 'packages/core/package.json'))('pg') as typeof pgTypes;
 const isRoot = process.getuid?.() === 0;
@@ -58,16 +53,19 @@ async function accepts(port: number): Promise<boolean> {
 }
 
 // A child `node` runs the TypeScript module through these loader hooks (Node 20 cannot strip
-// types, and tsx is not installed): .js imports between .ts files map to the .ts file, and
-// .ts files are transpiled with the workspace's TypeScript.
+// types, and tsx is not installed): .js imports between .ts files map to the .ts file,
+// @sluice/core maps to its source as in vitest.config.ts (not to a build that may be stale
+// or missing), and .ts files are transpiled with the workspace's TypeScript.
 function hooksSource(): string {
   const tsUrl = pathToFileURL(createRequire(import.meta.url).resolve('typescript')).href;
+  const coreUrl = pathToFileURL(path.join(repo, 'packages/core/src/index.ts')).href;
   return `
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import ts from ${JSON.stringify(tsUrl)};
 export async function resolve(specifier, context, next) {
+  if (specifier === '@sluice/core') return { url: ${JSON.stringify(coreUrl)}, shortCircuit: true };
   if (specifier.startsWith('.') && specifier.endsWith('.js') && context.parentURL?.endsWith('.ts')) {
     const url = new URL(specifier.slice(0, -3) + '.ts', context.parentURL);
     if (existsSync(fileURLToPath(url))) return { url: url.href, shortCircuit: true };

@@ -1,4 +1,3 @@
-import { describe, expect, it } from 'vitest';
 import {
   jobsClaimReady,
   jobsComplete,
@@ -8,6 +7,7 @@ import {
   workflowsGet,
   workflowsInitialize,
 } from '@sluice/core';
+import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../support/test-database.js';
 import { buildWorkflow, type JobSketch } from '../support/workflow-builder.js';
 

@@ -1,4 +1,3 @@
-import { describe, expect, it } from 'vitest';
 import {
   type JobStatus,
   workflowsCancel,
@@ -8,6 +7,7 @@ import {
   workflowsReinitialize,
   workflowsResetStatus,
 } from '@sluice/core';
+import { describe, expect, it } from 'vitest';
 import { finishJobs } from '../support/engine-driver.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { buildWorkflow, type JobSketch } from '../support/workflow-builder.js';

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowsCreate, workflowsInitialize } from '@sluice/core';
 import { buildApp } from '@sluice/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../support/test-database.js';
 import { buildWorkflow } from '../support/workflow-builder.js';
 

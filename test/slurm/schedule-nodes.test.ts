@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ResolvedSlurmScheduler, workflowsCreate, workflowsInitialize } from '@sluice/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, spawnCli, waitFor } from '../support/cli-runner.js';
 import { type SlurmCluster, startSlurmCluster, waitForSlurmJob } from '../support/slurm-cluster.js';
 import { useTestDatabase } from '../support/test-database.js';

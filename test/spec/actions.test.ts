@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { ACTION_TYPES, TRIGGER_TYPES } from '@sluice/core/spec';
+import { describe, expect, it } from 'vitest';
 import { expectRefusal, load } from './spec-test-helpers.js';
 
 /** Jobs train_1..train_3 and report on lines 3-11, a scheduler "gpu", then the actions given. */

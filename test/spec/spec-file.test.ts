@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
 import { loadSpecFile } from '@sluice/core/spec';
+import { describe, expect, it } from 'vitest';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-spec-'));
 const write = (name: string, text: string) => {

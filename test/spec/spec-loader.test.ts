@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { DEFAULT_RESOURCE_REQUIREMENTS_NAME } from '@sluice/core/spec';
+import { describe, expect, it } from 'vitest';
 import { dependencyNames, expectRefusal, jobNames, load, refusal } from './spec-test-helpers.js';
 
 const EVERY_KEY = `name: pipeline

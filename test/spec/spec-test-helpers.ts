@@ -1,6 +1,6 @@
-import { expect } from 'vitest';
 import { isSluiceError, type SluiceError } from '@sluice/core';
 import { loadSpecText, type ResolvedWorkflow } from '@sluice/core/spec';
+import { expect } from 'vitest';
 
 /** Loads spec text the way `sluice` would load spec.yaml (or spec.json). */
 export function load(text: string, format: 'yaml' | 'json' = 'yaml'): ResolvedWorkflow {

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { formatDuration, parseDuration, parseMemory } from '@sluice/core/spec';
+import { describe, expect, it } from 'vitest';
 
 describe('parseMemory', () => {
   it('reads binary units, fractions and plain byte counts', () => {

@@ -1,13 +1,13 @@
-import { expect } from 'vitest';
 import {
   actionRunsFinish,
   actionsClaimPending,
   jobsClaimReady,
   jobsComplete,
-  MAIN_LOOP_TRIGGERS,
+  MAIN_LOOP_TRIGGER_TYPES,
   type SluiceDb,
   workersRegister,
 } from '@sluice/core';
+import { expect } from 'vitest';
 
 /**
  * Drives the engine's SQL directly, as a worker would but without processes: registers a
@@ -41,9 +41,9 @@ export const SUCCEEDED = {
 
 /** Runs (as succeeded) every action the worker can claim in its main loop. */
 export async function runPendingActions(h: SluiceDb, workerId: number): Promise<void> {
-  for (let a = await actionsClaimPending(h.db, workerId, MAIN_LOOP_TRIGGERS); a; ) {
+  for (let a = await actionsClaimPending(h.db, workerId, MAIN_LOOP_TRIGGER_TYPES); a; ) {
     await actionRunsFinish(h.db, a.run_id, SUCCEEDED);
-    a = await actionsClaimPending(h.db, workerId, MAIN_LOOP_TRIGGERS);
+    a = await actionsClaimPending(h.db, workerId, MAIN_LOOP_TRIGGER_TYPES);
   }
 }
 

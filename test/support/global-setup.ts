@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { migrate } from '@sluice/core';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { migrate } from '@sluice/core';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -50,7 +50,7 @@ async function findServer(): Promise<{ url: string; stop?: () => Promise<void> }
     const url = container.getConnectionUri().replace(/\/[^/]*$/, '/postgres');
     return { url, stop: async () => void (await container.stop()) };
   }
-  const { ensureEmbeddedServer, stopEmbeddedServer } = await import('../../packages/core/src/db/embedded-server.js');
+  const { ensureEmbeddedServer, stopEmbeddedServer } = await import('@sluice/embedded');
   const home = mkdtempSync(path.join(os.tmpdir(), 'sluice-test-pg-'));
   const { url } = await ensureEmbeddedServer({ home });
   return { url: url.replace(/\/[^/]*$/, '/postgres'), stop: async () => void (await stopEmbeddedServer({ home })) };

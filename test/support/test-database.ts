@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { openPool, type SluiceDb } from '@sluice/core';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, inject } from 'vitest';
-import { openPool, type SluiceDb } from '@sluice/core';
 
 export function databaseUrl(db: string): string {
   const u = new URL(inject('pgAdminUrl'));

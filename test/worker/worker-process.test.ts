@@ -1,8 +1,8 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
 import { workflowsCreate, workflowsInitialize } from '@sluice/core';
+import { describe, expect, it } from 'vitest';
 import { runCli, spawnCli, waitFor } from '../support/cli-runner.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { buildWorkflow } from '../support/workflow-builder.js';

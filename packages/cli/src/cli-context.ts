@@ -1,18 +1,25 @@
 import {
   assertMigrated,
-  ensureEmbeddedServer,
   migrate,
   migrationState,
   openPool,
   type SluiceDb,
   toSluiceError,
+  workflowsGet,
 } from '@sluice/core';
+import { ensureEmbeddedServer } from '@sluice/embedded';
+import type { Command } from 'commander';
+import { parseFlag, WorkflowId } from './cli-options.js';
 
 export interface GlobalOptions {
   databaseUrl?: string;
   debug?: boolean;
   json?: boolean;
 }
+
+export const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals<GlobalOptions>();
+
+export const workflowIdArg = (id: string): number => parseFlag(WorkflowId, 'workflow-id', id);
 
 export function logErr(msg: string): void {
   process.stderr.write(`${msg}\n`);
@@ -26,15 +33,22 @@ export async function resolveDatabase(opts: GlobalOptions): Promise<{ url: strin
   const url = opts.databaseUrl || process.env.SLUICE_DATABASE_URL;
   if (url) return { url, embedded: false };
   const server = await ensureEmbeddedServer({ onProgress: (m) => (opts.json ? undefined : logErr(m)) });
+  const check = openPool(server.url, { max: 1 });
+  try {
+    if ((await migrationState(check)).pending.length > 0) await migrate(server.url);
+  } catch (e) {
+    throw toSluiceError(e, server.url);
+  } finally {
+    await check.close();
+  }
   return { url: server.url, embedded: true };
 }
 
 /** Opens the database for any command but `db migrate`, refusing a schema that does not match the code. */
 export async function openDatabase(opts: GlobalOptions, poolMax = 2): Promise<SluiceDb> {
-  const { url, embedded } = await resolveDatabase(opts);
+  const { url } = await resolveDatabase(opts);
   const handle = openPool(url, { max: poolMax });
   try {
-    if (embedded && (await migrationState(handle)).pending.length > 0) await migrate(url);
     await assertMigrated(handle);
   } catch (e) {
     await handle.close();
@@ -52,4 +66,17 @@ export async function withDatabase<T>(opts: GlobalOptions, fn: (h: SluiceDb) => 
   } finally {
     await handle.close();
   }
+}
+
+/** Runs fn for an existing workflow: a missing one is reported by name, not as an empty list. */
+export function withWorkflow<T>(
+  g: GlobalOptions,
+  id: string,
+  fn: (h: SluiceDb, workflowId: number) => Promise<T>,
+): Promise<T> {
+  const workflowId = workflowIdArg(id);
+  return withDatabase(g, async (h) => {
+    await workflowsGet(h.db, workflowId);
+    return fn(h, workflowId);
+  });
 }

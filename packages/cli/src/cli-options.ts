@@ -1,4 +1,5 @@
-import { JOB_STATUSES, type JobStatus, parseDuration, parseMemory, SluiceError } from '@sluice/core';
+import { JOB_STATUSES, parseDuration, parseMemory, SluiceError } from '@sluice/core';
+import type { WorkerRequest } from '@sluice/runner';
 import { z } from 'zod';
 
 /** Validates command-line values at the boundary; every failure names the flag and the value. */
@@ -63,29 +64,12 @@ export interface RawWorkerFlags {
   oneWorkerPerNode?: boolean;
 }
 
-export interface WorkerFlags {
-  outputDir: string;
-  maxParallelJobs?: number;
-  numCpus?: number;
-  memoryBytes?: number;
-  numGpus?: number;
-  timeLimitSeconds?: number;
-  pollIntervalMs?: number;
-  heartbeatIntervalMs?: number;
-  heartbeatTimeoutMs?: number;
-  terminationGraceMs?: number;
-  scheduledNodeId?: number;
-  idleTimeoutMs?: number;
-  endBufferSeconds: number;
-  oneWorkerPerNode: boolean;
-}
-
-export function parseWorkerFlags(raw: RawWorkerFlags): WorkerFlags {
+export function parseWorkerFlags(raw: RawWorkerFlags): WorkerRequest {
   const opt = <T>(schema: z.ZodType<T>, flag: string, v: string | undefined) =>
     v === undefined ? undefined : parseFlag(schema, flag, v);
   const ms = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 1000));
   return {
-    outputDir: raw.outputDir ?? 'output',
+    outputDir: raw.outputDir,
     maxParallelJobs: opt(PositiveInt, '--max-parallel-jobs', raw.maxParallelJobs),
     numCpus: opt(PositiveInt, '--num-cpus', raw.numCpus),
     memoryBytes: opt(Memory, '--memory', raw.memory),
@@ -97,11 +81,11 @@ export function parseWorkerFlags(raw: RawWorkerFlags): WorkerFlags {
     terminationGraceMs: ms(opt(PositiveSeconds, '--termination-grace', raw.terminationGrace)),
     scheduledNodeId: opt(PositiveInt, '--scheduled-node-id', raw.scheduledNodeId),
     idleTimeoutMs: ms(opt(PositiveSeconds, '--idle-timeout', raw.idleTimeout)),
-    endBufferSeconds: opt(NonNegativeInt, '--end-buffer', raw.endBuffer) ?? 60,
-    oneWorkerPerNode: raw.oneWorkerPerNode ?? false,
+    endBufferSeconds: opt(NonNegativeInt, '--end-buffer', raw.endBuffer),
+    oneWorkerPerNode: raw.oneWorkerPerNode,
   };
 }
 
-export const JobStatusFlag = z.enum(JOB_STATUSES as [JobStatus, ...JobStatus[]], {
+export const JobStatusFlag = z.enum(JOB_STATUSES, {
   error: () => `expected one of ${JOB_STATUSES.join(', ')}`,
 });

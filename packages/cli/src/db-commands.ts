@@ -1,12 +1,5 @@
-import {
-  embeddedServerStatus,
-  migrate,
-  migrationState,
-  openPool,
-  redactUrl,
-  stopEmbeddedServer,
-  toSluiceError,
-} from '@sluice/core';
+import { migrate, migrationState, openPool, redactUrl, toSluiceError } from '@sluice/core';
+import { embeddedServerStatus, stopEmbeddedServer } from '@sluice/embedded';
 import type { Command } from 'commander';
 import { type GlobalOptions, logErr, resolveDatabase } from './cli-context.js';
 import { printJson } from './output-format.js';

@@ -2,11 +2,14 @@
 import { isSluiceError, SluiceError, toSluiceError } from '@sluice/core';
 import { Command, CommanderError } from 'commander';
 import { registerDbCommands } from './db-commands.js';
+import { registerEventsCommand } from './events-command.js';
+import { registerJobsCommands } from './jobs-commands.js';
+import { registerResultsCommands } from './results-commands.js';
 import { registerRunCommand } from './run-command.js';
 import { registerSlurmCommands } from './slurm-commands.js';
 import { registerSubmitCommand } from './submit-command.js';
 import { registerWorkerCommand } from './worker-command.js';
-import { registerWorkflowCommands } from './workflow-commands.js';
+import { registerWorkflowsCommands } from './workflows-commands.js';
 
 const program = new Command('sluice')
   .description('Sluice: PostgreSQL-native workflow engine for HPC sites')
@@ -20,7 +23,10 @@ registerRunCommand(program);
 registerSlurmCommands(program);
 registerSubmitCommand(program);
 registerWorkerCommand(program);
-registerWorkflowCommands(program);
+registerWorkflowsCommands(program);
+registerJobsCommands(program);
+registerResultsCommands(program);
+registerEventsCommand(program);
 for (const c of program.commands) {
   c.exitOverride();
   for (const sub of c.commands) sub.exitOverride();

@@ -1,5 +1,5 @@
 /** Human output: aligned tables. Machine output (--json): JSON alone on stdout. */
-export function formatTable(rows: Record<string, unknown>[], columns: string[]): string {
+export function formatTable<T extends object>(rows: readonly T[], columns: readonly (keyof T & string)[]): string {
   const cell = (v: unknown): string => {
     if (v === null || v === undefined) return '';
     if (v instanceof Date)
@@ -13,7 +13,7 @@ export function formatTable(rows: Record<string, unknown>[], columns: string[]):
   };
   const cells = rows.map((r) => columns.map((c) => cell(r[c])));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] ?? '').length)));
-  const line = (vals: string[]) =>
+  const line = (vals: readonly string[]) =>
     vals
       .map((v, i) => v.padEnd(widths[i] ?? 0))
       .join('  ')
@@ -25,6 +25,6 @@ export function printJson(data: unknown): void {
   process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
 }
 
-export function printTable(rows: Record<string, unknown>[], columns: string[]): void {
+export function printTable<T extends object>(rows: readonly T[], columns: readonly (keyof T & string)[]): void {
   process.stdout.write(`${formatTable(rows, columns)}\n`);
 }

@@ -1,12 +1,12 @@
-import { jobsList, type SluiceDb, workflowsGet, workflowsInitialize } from '@sluice/core';
+import { jobsList, type SluiceDb, type WorkflowSummaryRow, workflowsGet } from '@sluice/core';
+import { ensureWorkflow, toWorkflowStatus } from '@sluice/runner';
 import type { Command } from 'commander';
-import { type GlobalOptions, logErr, openDatabase } from './cli-context.js';
-import { parseFlag, parseWorkerFlags, type RawWorkerFlags, WorkflowId } from './cli-options.js';
+import { globals, logErr, openDatabase, workflowIdArg } from './cli-context.js';
+import { parseWorkerFlags, type RawWorkerFlags } from './cli-options.js';
 import { printJson, printTable } from './output-format.js';
 import { addWorkerOptions, runWorker } from './worker-command.js';
-import { createFromSpec, workflowStatusJson } from './workflow-commands.js';
 
-function progressLine(w: Awaited<ReturnType<typeof workflowsGet>>): string {
+function progressLine(w: WorkflowSummaryRow): string {
   const done = w.num_jobs - w.unfinished_jobs;
   const width = 30;
   const filled = w.num_jobs === 0 ? width : Math.round((done / w.num_jobs) * width);
@@ -46,32 +46,27 @@ export function registerRunCommand(program: Command): void {
       .description('create (from a spec) and initialize a workflow if needed, then run it here to the end')
       .option('--json', 'print the final status as JSON'),
   ).action(async (target: string, raw: RawWorkerFlags, cmd: Command) => {
-    const g = cmd.optsWithGlobals<GlobalOptions>();
-    const flags = parseWorkerFlags(raw);
-    const handle = await openDatabase(g, 3);
+    const g = globals(cmd);
+    const request = parseWorkerFlags(raw);
+    const handle = await openDatabase(g, 1);
     try {
-      let workflowId: number;
-      if (/^[0-9]+$/.test(target)) {
-        workflowId = parseFlag(WorkflowId, 'workflow-id', target);
-      } else {
-        workflowId = await createFromSpec(handle, target);
-        if (!g.json) logErr(`created workflow ${workflowId}`);
-      }
-      const before = await workflowsGet(handle.db, workflowId);
-      if (before.run_id === 0) {
-        await workflowsInitialize(handle.db, workflowId);
-      }
+      const workflow = await ensureWorkflow(
+        handle,
+        /^[0-9]+$/.test(target) ? { id: workflowIdArg(target) } : { specPath: target },
+      );
+      const workflowId = workflow.id;
+      if (workflow.created && !g.json) logErr(`created workflow ${workflowId}`);
       const stopProgress = startProgress(handle, workflowId);
       let summary: Awaited<ReturnType<typeof runWorker>>;
       try {
-        summary = await runWorker(handle.url, workflowId, flags, g.debug ?? false);
+        summary = await runWorker(handle.url, workflowId, request, g.debug ?? false);
       } finally {
         await stopProgress();
       }
       const w = await workflowsGet(handle.db, workflowId);
       const ok = w.num_jobs === w.completed && !w.is_canceled;
       if (g.json) {
-        printJson({ ...workflowStatusJson(w), worker: summary, success: ok });
+        printJson({ ...toWorkflowStatus(w), worker: summary, success: ok });
       } else {
         const bad = (await jobsList(handle.db, workflowId)).filter((j) => j.status !== 'completed');
         process.stdout.write(
@@ -79,9 +74,7 @@ export function registerRunCommand(program: Command): void {
             `${w.failed ? `, ${w.failed} failed` : ''}${w.canceled ? `, ${w.canceled} canceled` : ''}` +
             `${w.terminated ? `, ${w.terminated} terminated` : ''}${w.is_canceled ? ' (workflow canceled)' : ''}\n`,
         );
-        if (bad.length > 0 && bad.length <= 20) {
-          printTable(bad as unknown as Record<string, unknown>[], ['id', 'name', 'status', 'return_code']);
-        }
+        if (bad.length > 0 && bad.length <= 20) printTable(bad, ['id', 'name', 'status', 'return_code']);
         if (summary.reason === 'nothing-runnable') logErr('the worker left: no remaining job fits its resources');
       }
       if (!ok) process.exitCode = 1;

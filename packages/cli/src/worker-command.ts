@@ -1,23 +1,48 @@
-import { detectSlurmAllocation, Worker, type WorkerSummary } from '@sluice/runner';
+import {
+  commandLineSlurm,
+  resolveWorkerOptions,
+  WORKER_DEFAULTS,
+  Worker,
+  type WorkerRequest,
+  type WorkerSummary,
+} from '@sluice/runner';
 import type { Command } from 'commander';
-import { type GlobalOptions, logErr, openDatabase } from './cli-context.js';
-import { parseFlag, parseWorkerFlags, type RawWorkerFlags, type WorkerFlags, WorkflowId } from './cli-options.js';
+import { globals, logErr, resolveDatabase, workflowIdArg } from './cli-context.js';
+import { parseWorkerFlags, type RawWorkerFlags } from './cli-options.js';
+
+const seconds = (ms: number) => String(ms / 1000);
 
 export function addWorkerOptions(cmd: Command): Command {
+  const d = WORKER_DEFAULTS;
   return cmd
-    .option('--output-dir <dir>', 'where job output and logs go', 'output')
+    .option('--output-dir <dir>', 'where job output and logs go', d.outputDir)
     .option('--max-parallel-jobs <n>', 'run at most N jobs at once, ignoring resource requirements')
     .option('--num-cpus <n>', 'CPUs this worker offers (default: all cores)')
     .option('--memory <size>', 'memory this worker offers, e.g. 16g (default: all memory)')
     .option('--num-gpus <n>', 'GPUs this worker offers (default: 0)')
     .option('--time-limit <duration>', 'leave after this long; claim only jobs whose runtime fits (PT2H or seconds)')
-    .option('--poll-interval <seconds>', 'fallback poll when no notification arrives', '10')
-    .option('--heartbeat-interval <seconds>', 'how often the worker proves it is alive', '5')
-    .option('--heartbeat-timeout <seconds>', 'silence after which others declare this worker lost', '60')
-    .option('--termination-grace <seconds>', 'time between SIGTERM and SIGKILL when stopping jobs', '10')
+    .option('--poll-interval <seconds>', 'fallback poll when no notification arrives', seconds(d.pollIntervalMs))
+    .option('--heartbeat-interval <seconds>', 'how often the worker proves it is alive', seconds(d.heartbeatIntervalMs))
+    .option(
+      '--heartbeat-timeout <seconds>',
+      'silence after which others declare this worker lost',
+      seconds(d.heartbeatTimeoutMs),
+    )
+    .option(
+      '--termination-grace <seconds>',
+      'time between SIGTERM and SIGKILL when stopping jobs',
+      seconds(d.terminationGraceMs),
+    )
     .option('--scheduled-node-id <id>', 'the Slurm allocation (scheduled node) this worker runs in')
-    .option('--idle-timeout <seconds>', 'leave after this long with nothing to do (default 300 in an allocation)')
-    .option('--end-buffer <seconds>', "claim no job that would end within this long of the allocation's end", '60')
+    .option(
+      '--idle-timeout <seconds>',
+      `leave after this long with nothing to do (default ${seconds(d.allocationIdleTimeoutMs)} in an allocation)`,
+    )
+    .option(
+      '--end-buffer <seconds>',
+      "claim no job that would end within this long of the allocation's end",
+      String(d.endBufferSeconds),
+    )
     .option('--one-worker-per-node', 'in an allocation, manage this node only (started by srun)');
 }
 
@@ -25,22 +50,12 @@ export function addWorkerOptions(cmd: Command): Command {
 export async function runWorker(
   url: string,
   workflowId: number,
-  flags: WorkerFlags,
+  request: WorkerRequest,
   debug: boolean,
 ): Promise<WorkerSummary> {
-  // Inside a Slurm allocation the resources and the end time come from Slurm unless given.
-  const slurm = flags.scheduledNodeId ? detectSlurmAllocation(process.env, flags.oneWorkerPerNode) : null;
-  const endsAt = slurm?.endsAt ? new Date(slurm.endsAt.getTime() - flags.endBufferSeconds * 1000) : null;
+  const options = await resolveWorkerOptions(url, workflowId, request, commandLineSlurm);
   const worker = new Worker({
-    url,
-    workflowId,
-    ...flags,
-    numCpus: flags.numCpus ?? slurm?.numCpus,
-    memoryBytes: flags.memoryBytes ?? slurm?.memoryBytes,
-    numGpus: flags.numGpus ?? slurm?.numGpus,
-    numNodes: slurm?.numNodes,
-    endsAt,
-    idleTimeoutMs: flags.idleTimeoutMs ?? (flags.scheduledNodeId ? 300_000 : null),
+    ...options,
     log: (level, msg) => {
       if (level !== 'debug' || debug) logErr(`[worker ${level}] ${msg}`);
     },
@@ -63,19 +78,18 @@ export function registerWorkerCommand(program: Command): void {
   addWorkerOptions(
     program.command('worker <workflow-id>').description('run jobs of a workflow on this machine until it is done'),
   ).action(async (id: string, raw: RawWorkerFlags, cmd: Command) => {
-    const g = cmd.optsWithGlobals<GlobalOptions>();
-    const workflowId = parseFlag(WorkflowId, 'workflow-id', id);
-    const flags = parseWorkerFlags(raw);
-    const handle = await openDatabase(g);
-    const url = handle.url;
-    await handle.close();
-    const summary = await runWorker(url, workflowId, flags, g.debug ?? false);
+    const g = globals(cmd);
+    const workflowId = workflowIdArg(id);
+    const request = parseWorkerFlags(raw);
+    // The worker opens its own connections and checks the schema on them.
+    const { url } = await resolveDatabase(g);
+    const summary = await runWorker(url, workflowId, request, g.debug ?? false);
     logErr(`worker ${summary.workerId} finished (${summary.reason}) after running ${summary.jobsRun} job(s)`);
     // Inside an allocation, leaving because nothing left fits is the normal end, not a failure.
     const failed =
       summary.reason === 'lost' ||
       summary.reason === 'error' ||
-      (summary.reason === 'nothing-runnable' && !flags.scheduledNodeId);
+      (summary.reason === 'nothing-runnable' && request.scheduledNodeId === undefined);
     if (failed) process.exitCode = 1;
   });
 }

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   WORKFLOW_CANCELED: { message: 'the workflow is canceled', http: 409, exit: 1 },
   WORKFLOW_STATE: { message: 'the workflow is not in a state that allows this', http: 409, exit: 1 },
   WORKER_FAILED: { message: 'the worker failed', http: 500, exit: 1 },
+  ALLOCATION_NOT_FOUND: { message: 'no such Slurm allocation', http: 404, exit: 1 },
 } as const satisfies Record<string, { message: string; http: number; exit: 1 | 2 }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -48,4 +49,8 @@ export class SluiceError extends Error {
 
 export function isSluiceError(e: unknown): e is SluiceError {
   return e instanceof SluiceError;
+}
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
 }

@@ -1,8 +1,33 @@
-export * from './action-executor.js';
-export * from './job-process.js';
-export * from './machine-resources.js';
-export * from './slurm-allocation.js';
-export * from './slurm-submitter.js';
-export * from './wakeup.js';
-export * from './worker.js';
-export * from './workflow-submitter.js';
+// @sluice/runner: the operations that the CLI and the API server share, the worker, and every
+// call to Slurm.
+export {
+  type SubmitResult,
+  submitWorkflow,
+} from './operations/submit-operation.js';
+export {
+  resolveWorkerOptions,
+  WORKER_DEFAULTS,
+  type WorkerRequest,
+} from './operations/worker-options.js';
+export {
+  type CancelOutcome,
+  cancelWorkflow,
+  createWorkflow,
+  type EnsuredWorkflow,
+  ensureWorkflow,
+  loadSpec,
+  resetWorkflowStatus,
+  toWorkflowStatus,
+  type WorkflowStatus,
+  type WorkflowTarget,
+  workflowStatus,
+} from './operations/workflow-operations.js';
+export { buildAllocationScript } from './slurm/allocation-script.js';
+export { commandLineSlurm, type SbatchOutcome, type SlurmClient } from './slurm/slurm-client.js';
+export {
+  Worker,
+  type WorkerExitReason,
+  type WorkerOptions,
+  type WorkerState,
+  type WorkerSummary,
+} from './worker/worker.js';

@@ -1,7 +1,6 @@
 import {
   isSluiceError,
   JOB_STATUSES,
-  type JobStatus,
   jobsList,
   type SluiceDb,
   toSluiceError,
@@ -18,7 +17,7 @@ export interface BuildAppOptions {
 
 export const WorkflowParams = z.object({ id: z.coerce.number().int().positive() });
 export type WorkflowParams = z.infer<typeof WorkflowParams>;
-export const JobsQuery = z.object({ status: z.enum(JOB_STATUSES as [JobStatus, ...JobStatus[]]).optional() });
+export const JobsQuery = z.object({ status: z.enum(JOB_STATUSES).optional() });
 export type JobsQuery = z.infer<typeof JobsQuery>;
 
 /** The read-only HTTP API. Built apart from `listen` so that tests drive it with inject(). */

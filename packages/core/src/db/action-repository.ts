@@ -1,33 +1,22 @@
-import { type Kysely, sql } from 'kysely';
-import type { ActionType, TriggerType } from '../spec/resolved-workflow.js';
-import type { Database } from './database-types.js';
+import { sql } from 'kysely';
+import type { ActionType, TriggerType } from '../model.js';
+import type { ActionStatusRow, Db, WorkflowActionRow } from './row-types.js';
 
-type Db = Kysely<Database>;
+/** What a worker needs to run a claimed action: the action's settings and its run's id. */
+export type ClaimedAction = Pick<
+  WorkflowActionRow,
+  | 'trigger_type'
+  | 'action_type'
+  | 'persistent'
+  | 'commands'
+  | 'scheduler_id'
+  | 'num_allocations'
+  | 'start_one_worker_per_node'
+  | 'max_parallel_jobs'
+> & { run_id: number; action_id: number };
 
-/** Triggers a worker claims in its main loop; worker-lifecycle ones are claimed at start and exit. */
-export const MAIN_LOOP_TRIGGERS: readonly TriggerType[] = [
-  'on_workflow_start',
-  'on_workflow_complete',
-  'on_jobs_ready',
-  'on_jobs_complete',
-  'on_worker_start',
-];
-
-export interface ClaimedAction {
-  run_id: number;
-  action_id: number;
-  trigger_type: TriggerType;
-  action_type: 'run_commands' | 'schedule_nodes';
-  persistent: boolean;
-  commands: string[] | null;
-  scheduler_id: number | null;
-  num_allocations: number | null;
-  start_one_worker_per_node: boolean;
-  max_parallel_jobs: number | null;
-}
-
-function triggerArray(types: readonly TriggerType[]) {
-  return sql`${`{${types.join(',')}}`}::sluice.trigger_type[]`;
+function enumArray(values: readonly string[], type: 'trigger_type' | 'action_type') {
+  return sql`${`{${values.join(',')}}`}::${sql.raw(`sluice.${type}[]`)}`;
 }
 
 /** Claims one pending action among `types` for the worker, or null. Exactly once per run (per worker if persistent). */
@@ -37,60 +26,31 @@ export async function actionsClaimPending(
   types: readonly TriggerType[],
   actionTypes: readonly ActionType[] | null = null,
 ): Promise<ClaimedAction | null> {
-  const only = actionTypes ? sql`${`{${actionTypes.join(',')}}`}::sluice.action_type[]` : sql`NULL`;
+  const only = actionTypes ? enumArray(actionTypes, 'action_type') : sql`NULL`;
   const r = await sql<ClaimedAction>`
-    SELECT * FROM sluice.actions_claim(${workerId}, ${triggerArray(types)}, ${only})`.execute(db);
+    SELECT * FROM sluice.actions_claim(${workerId}, ${enumArray(types, 'trigger_type')}, ${only})`.execute(db);
   return r.rows[0] ?? null;
 }
 
 /** Whether the worker could claim a pending action among `types` right now. */
 export async function actionsClaimable(db: Db, workerId: number, types: readonly TriggerType[]): Promise<boolean> {
-  const r = await sql<{
-    ok: boolean;
-  }>`SELECT sluice.actions_claimable(${workerId}, ${triggerArray(types)}) AS ok`.execute(db);
-  return r.rows[0]?.ok ?? false;
-}
-
-export interface ActionRunOutcome {
-  succeeded: boolean;
-  exitCode: number | null;
-  failedCommand: string | null;
-  message: string | null;
-  stdoutPath: string | null;
-  stderrPath: string | null;
-}
-
-/** Returns false when the run had already been marked abandoned. */
-export async function actionRunsFinish(db: Db, actionRunId: number, o: ActionRunOutcome): Promise<boolean> {
   const r = await sql<{ ok: boolean }>`
-    SELECT sluice.action_runs_finish(${actionRunId}, ${o.succeeded}, ${o.exitCode}, ${o.failedCommand},
-      ${o.message}, ${o.stdoutPath}, ${o.stderrPath}) AS ok`.execute(db);
+    SELECT sluice.actions_claimable(${workerId}, ${enumArray(types, 'trigger_type')}) AS ok`.execute(db);
   return r.rows[0]?.ok ?? false;
 }
 
-export interface ActionListRow {
+export interface ActionRunSummary {
   id: number;
-  position: number;
-  trigger_type: TriggerType;
-  action_type: string;
-  persistent: boolean;
-  job_names: string[];
-  waiting_on: string[];
-  trigger_count: number;
-  required_triggers: number;
-  executed: boolean;
+  worker_id: number;
+  run_id: number;
   status: string;
-  runs: {
-    id: number;
-    worker_id: number;
-    run_id: number;
-    status: string;
-    exit_code: number | null;
-    failed_command: string | null;
-    started_at: string;
-    finished_at: string | null;
-  }[];
+  exit_code: number | null;
+  failed_command: string | null;
+  started_at: string;
+  finished_at: string | null;
 }
+
+export type ActionListRow = Omit<ActionStatusRow, 'workflow_id'> & { runs: ActionRunSummary[] };
 
 export async function actionsList(db: Db, workflowId: number): Promise<ActionListRow[]> {
   const r = await sql<ActionListRow>`

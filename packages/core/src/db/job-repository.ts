@@ -1,7 +1,6 @@
-import { type Kysely, sql } from 'kysely';
-import type { Database, JobRow, JobStatus } from './database-types.js';
-
-type Db = Kysely<Database>;
+import { sql } from 'kysely';
+import type { FinishedJobStatus, JobStatus } from '../model.js';
+import type { Db, JobRow } from './row-types.js';
 
 export interface ClaimLimits {
   workerId: number;
@@ -38,7 +37,7 @@ export async function jobsStart(
 export interface JobCompletion {
   jobId: number;
   attempt: number;
-  status: Extract<JobStatus, 'completed' | 'failed' | 'canceled' | 'terminated'>;
+  status: FinishedJobStatus;
   returnCode: number | null;
   startedAt: Date | null;
   completedAt: Date;
@@ -100,33 +99,20 @@ export async function jobsStatuses(db: Db, ids: number[]): Promise<Map<number, J
 }
 
 /**
- * Whether any not-done job of the workflow could still be claimed by this worker (its
- * scheduler) with these limits (`resources` null: the worker ignores resource requirements).
+ * Whether any job of the worker's workflow that has not started could still be claimed by this
+ * worker (its scheduler, its time left) with these amounts (`resources` null: the worker counts
+ * jobs, not resources). The rule is the claim's own, in SQL (sluice.jobs_fit).
  */
 export async function jobsAnyRunnable(
   db: Db,
   workerId: number,
-  workflowId: number,
   resources: { cpus: number; memoryBytes: number; gpus: number; nodes: number } | null,
   maxRuntimeSeconds: number | null,
 ): Promise<boolean> {
-  const row = await db
-    .selectFrom('sluice.jobs')
-    .select('id')
-    .where('workflow_id', '=', workflowId)
-    .where(
-      sql<boolean>`sluice.jobs_scheduler_fits(scheduler_id, (SELECT k.scheduler_id FROM sluice.workers k WHERE k.id = ${workerId}))`,
-    )
-    .where('status', 'in', ['uninitialized', 'blocked', 'ready'])
-    .$if(resources !== null, (q) =>
-      q
-        .where('num_cpus', '<=', resources?.cpus ?? 0)
-        .where('memory_bytes', '<=', resources?.memoryBytes ?? 0)
-        .where('num_gpus', '<=', resources?.gpus ?? 0)
-        .where('num_nodes', '<=', resources?.nodes ?? 0),
-    )
-    .$if(maxRuntimeSeconds !== null, (q) => q.where('runtime_seconds', '<=', maxRuntimeSeconds ?? 0))
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
+  const r = await sql<{ ok: boolean }>`
+    SELECT sluice.jobs_any_runnable(${workerId}, ${resources !== null}, ${resources?.cpus ?? 0},
+      ${resources?.memoryBytes ?? 0}, ${resources?.gpus ?? 0}, ${resources?.nodes ?? 0}, ${maxRuntimeSeconds}) AS ok`.execute(
+    db,
+  );
+  return r.rows[0]?.ok ?? false;
 }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { CHANNELS, type Channel } from './channels.js';
+import { CHANNELS, type Channel } from '../model.js';
 import { pgClientConfig } from './connection.js';
 
 export interface Notification {

@@ -1,7 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database } from './database-types.js';
-
-type Db = Kysely<Database>;
+import type { Db } from './row-types.js';
 
 export function resultsList(db: Db, workflowId: number) {
   return db

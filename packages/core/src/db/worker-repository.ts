@@ -1,7 +1,6 @@
-import { type Kysely, sql } from 'kysely';
-import type { Database, WorkerStatus } from './database-types.js';
-
-type Db = Kysely<Database>;
+import { sql } from 'kysely';
+import type { WorkerStatus } from '../model.js';
+import type { Db } from './row-types.js';
 
 export interface WorkerRegistration {
   workflowId: number;
@@ -46,4 +45,9 @@ export async function workersStop(db: Db, workerId: number): Promise<void> {
 export async function workersReap(db: Db, workflowId: number): Promise<number> {
   const r = await sql<{ n: number }>`SELECT sluice.workers_reap(${workflowId}) AS n`.execute(db);
   return r.rows[0]?.n ?? 0;
+}
+
+/** A worker inside a Slurm allocation takes the allocation's scheduler and marks it active. */
+export async function workersAttachAllocation(db: Db, workerId: number, scheduledNodeId: number): Promise<void> {
+  await sql`SELECT sluice.workers_attach_allocation(${workerId}, ${scheduledNodeId})`.execute(db);
 }

@@ -1,7 +1,8 @@
 import type { ErrorCode, SluiceError } from '../errors.js';
+import { JOB_TRIGGER_TYPES, type TriggerType } from '../model.js';
 import { sortedUnique } from './dependency-graph.js';
 import type { NameMatcher } from './regex-matcher.js';
-import type { ResolvedAction, TriggerType } from './resolved-workflow.js';
+import type { ResolvedAction } from './resolved-workflow.js';
 import { describeValue, quoteList, type SpecPath, type SpecReporter } from './spec-error.js';
 import type { ActionSpec } from './spec-schema.js';
 
@@ -11,7 +12,7 @@ export interface ActionContext {
   schedulerNames: readonly string[];
 }
 
-const JOB_TRIGGERS: readonly TriggerType[] = ['on_jobs_ready', 'on_jobs_complete'];
+const JOB_TRIGGERS: readonly TriggerType[] = JOB_TRIGGER_TYPES;
 // The seed document makes worker actions run once per worker unless told otherwise.
 const PERSISTENT_BY_DEFAULT: readonly TriggerType[] = ['on_worker_start', 'on_worker_complete'];
 const SCHEDULE_NODES_KEYS = [

@@ -1,14 +1,9 @@
-import {
-  CompiledTemplate,
-  compileTemplate,
-  forEachCombination,
-  type ParameterSet,
-  type ParameterValue,
-  parameterSetOf,
-} from './parameter-expander.js';
+import { forEachCombination, type ParameterSet, parameterSetOf } from './parameter-combinations.js';
+import type { ParameterValue } from './parameter-value-parser.js';
 import { quoteRegex } from './regex-matcher.js';
 import type { SpecPath, SpecReporter } from './spec-error.js';
 import type { JobSpec } from './spec-schema.js';
+import { CompiledTemplate, compileTemplate } from './template-compiler.js';
 
 export const JOB_LIST_KEYS = [
   'depends_on',

@@ -3,18 +3,7 @@
  * regex resolved, every dependency explicit. Jobs are referred to by their index in `jobs`,
  * so creating a workflow needs no name lookups in SQL.
  */
-export const TRIGGER_TYPES = [
-  'on_workflow_start',
-  'on_workflow_complete',
-  'on_jobs_ready',
-  'on_jobs_complete',
-  'on_worker_start',
-  'on_worker_complete',
-] as const;
-export type TriggerType = (typeof TRIGGER_TYPES)[number];
-
-export const ACTION_TYPES = ['run_commands', 'schedule_nodes'] as const;
-export type ActionType = (typeof ACTION_TYPES)[number];
+import type { ActionType, TriggerType } from '../model.js';
 
 export interface ResolvedResourceRequirements {
   name: string;

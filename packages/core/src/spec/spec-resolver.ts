@@ -1,15 +1,15 @@
 import { resolveActions } from './action-resolver.js';
-import { findCycle, sortedUnique } from './dependency-graph.js';
-import { expandJobs, type JobInstance, type JobListKey, originOf } from './job-expander.js';
+import { type JobReferences, type Reference, resolveJobReferences } from './command-references.js';
+import { findCycle, resolveDependencies } from './dependency-graph.js';
+import { expandJobs, type JobInstance } from './job-expander.js';
+import { catalog, indexNames, type JobContext, type Named } from './name-catalog.js';
 import {
-  compileTemplate,
   forEachCombination,
   type ParameterizedSpec,
   type ParameterSet,
-  type ParameterValue,
   parameterSetOf,
-} from './parameter-expander.js';
-import { NameMatcher } from './regex-matcher.js';
+} from './parameter-combinations.js';
+import type { ParameterValue } from './parameter-value-parser.js';
 import {
   DEFAULT_RESOURCE_REQUIREMENTS_NAME,
   type ResolvedJob,
@@ -17,8 +17,9 @@ import {
   type ResolvedSlurmScheduler,
   type ResolvedWorkflow,
 } from './resolved-workflow.js';
-import { type Fail, quoteList, type SpecPath, type SpecReporter } from './spec-error.js';
+import type { Fail, SpecPath, SpecReporter } from './spec-error.js';
 import type { JobSpec, ResourceRequirementsSpec, SlurmSchedulerSpec, WorkflowSpec } from './spec-schema.js';
+import { compileTemplate } from './template-compiler.js';
 
 const DEFAULT_RESOURCE_REQUIREMENTS: ResolvedResourceRequirements = {
   name: DEFAULT_RESOURCE_REQUIREMENTS_NAME,
@@ -30,52 +31,6 @@ const DEFAULT_RESOURCE_REQUIREMENTS: ResolvedResourceRequirements = {
   runtime: 'PT1H',
   runtimeSeconds: 3600,
 };
-
-/** Something with a name, and the index of the spec entry it was expanded from. */
-interface Named {
-  name: string;
-  specIndex: number;
-}
-
-/** The names of one kind (jobs, files, user_data), for exact lookups and regexes. */
-interface Catalog {
-  noun: string;
-  byName: Map<string, number>;
-  matcher: NameMatcher;
-}
-
-/** A file or user_data entry a job names, and where: entry `at` of one of its lists, or (at -1) its command. */
-interface Reference {
-  index: number;
-  key: JobListKey;
-  at: number;
-}
-
-/** A job's command with ${files...} references replaced, and the files and user_data it reads and writes. */
-interface JobReferences {
-  command: string;
-  inputFiles: readonly Reference[];
-  outputFiles: readonly Reference[];
-  inputUserData: readonly Reference[];
-  outputUserData: readonly Reference[];
-}
-
-// Most jobs name no files and few dependencies: sharing the empty lists spares 100k-job specs
-// hundreds of thousands of allocations. Not frozen (V8 iterates frozen arrays slowly): the
-// readonly types keep them empty.
-const NO_REFERENCES: readonly Reference[] = [];
-const NO_ENTRIES: readonly string[] = [];
-
-/** What resolving a job's names needs to know. */
-interface JobContext {
-  specs: readonly JobSpec[];
-  files: readonly { name: string; path: string }[];
-  fileCatalog: Catalog;
-  userDataCatalog: Catalog;
-  requirementNames: ReadonlyMap<string, number>;
-  schedulerNames: ReadonlyMap<string, number>;
-  reporter: SpecReporter;
-}
 
 /**
  * Turns a validated spec into a ResolvedWorkflow: parameters expanded, names and regexes
@@ -218,193 +173,6 @@ function expandEach<S extends ParameterizedSpec, T extends { name: string }>(
     forEachCombination(set, (combo) => out.push({ ...build(combo), specIndex }));
   }
   return out;
-}
-
-/** Name -> index, refusing a name given twice with both places in the message. */
-function indexNames(
-  items: readonly Named[],
-  section: string,
-  noun: string,
-  reporter: SpecReporter,
-): Map<string, number> {
-  const byName = new Map<string, number>();
-  for (const [index, item] of items.entries()) {
-    const earlier = byName.get(item.name);
-    if (earlier === undefined) {
-      byName.set(item.name, index);
-      continue;
-    }
-    const first = (items[earlier] as Named).specIndex;
-    const problem =
-      first === item.specIndex
-        ? `two parameter combinations give the same ${noun} name "${item.name}"`
-        : `${noun} name "${item.name}" is defined twice: ${reporter.describePlace([section, first])} and ${reporter.describePlace([section, item.specIndex])}`;
-    throw reporter.error('SPEC_DUPLICATE_NAME', [section, item.specIndex, 'name'], problem);
-  }
-  return byName;
-}
-
-function catalog(items: readonly Named[], section: string, noun: string, reporter: SpecReporter): Catalog {
-  const byName = indexNames(items, section, noun, reporter);
-  return { noun, byName, matcher: new NameMatcher(byName, noun) };
-}
-
-function unknownName(noun: string, name: string, known: ReadonlyMap<string, number>): string {
-  const defined = known.size === 0 ? 'none are defined' : `defined: ${quoteList([...known.keys()])}`;
-  return `unknown ${noun} "${name}" (${defined})`;
-}
-
-/** Where a job names something: the spec entry behind entry `at` of one of its lists, or (at -1) its command. */
-function entryPath(job: JobInstance, key: JobListKey, at: number): SpecPath {
-  return at === -1 ? ['jobs', job.specIndex, 'command'] : ['jobs', job.specIndex, key, originOf(job, key, at)];
-}
-
-/** The index of the name in entry `at` of a job's list; an unknown name fails naming its template too. */
-function lookup(target: Catalog, job: JobInstance, key: JobListKey, at: number, context: JobContext): number {
-  const value = job.lists[key]?.[at] as string;
-  const index = target.byName.get(value);
-  if (index !== undefined) return index;
-  const written = context.specs[job.specIndex]?.[key]?.[originOf(job, key, at)];
-  const from = written !== undefined && written !== value ? ` (from "${written}")` : '';
-  throw context.reporter.error(
-    'SPEC_UNKNOWN_REFERENCE',
-    entryPath(job, key, at),
-    `unknown ${target.noun} "${value}"${from}`,
-  );
-}
-
-/** Indices of the names the regex in entry `at` of a job's list matches. */
-function matchEntry(target: Catalog, job: JobInstance, key: JobListKey, at: number, context: JobContext) {
-  const pattern = job.lists[key]?.[at] as string;
-  return target.matcher.match(pattern, (code, problem) => {
-    throw context.reporter.error(code, entryPath(job, key, at), problem);
-  });
-}
-
-const COMMAND_REFERENCE = /\$\{(files|user_data)\.([^}]*)\}/g;
-
-function resolveJobReferences(job: JobInstance, context: JobContext): JobReferences {
-  const { reporter } = context;
-  if (job.resourceRequirements !== null && !context.requirementNames.has(job.resourceRequirements)) {
-    const problem = unknownName('resource_requirements', job.resourceRequirements, context.requirementNames);
-    throw reporter.error('SPEC_UNKNOWN_REFERENCE', ['jobs', job.specIndex, 'resource_requirements'], problem);
-  }
-  if (job.scheduler !== null && !context.schedulerNames.has(job.scheduler)) {
-    const problem = unknownName('slurm scheduler', job.scheduler, context.schedulerNames);
-    throw reporter.error('SPEC_UNKNOWN_REFERENCE', ['jobs', job.specIndex, 'scheduler'], problem);
-  }
-  const resolve = (nameKey: JobListKey, regexKey: JobListKey, target: Catalog): readonly Reference[] => {
-    const names = job.lists[nameKey] ?? NO_ENTRIES;
-    const regexes = job.lists[regexKey] ?? NO_ENTRIES;
-    if (names.length === 0 && regexes.length === 0) return NO_REFERENCES;
-    const refs: Reference[] = [];
-    for (let at = 0; at < names.length; at++) {
-      refs.push({ index: lookup(target, job, nameKey, at, context), key: nameKey, at });
-    }
-    for (let at = 0; at < regexes.length; at++) {
-      for (const index of matchEntry(target, job, regexKey, at, context)) refs.push({ index, key: regexKey, at });
-    }
-    return refs;
-  };
-  const refs: JobReferences = {
-    command: job.command,
-    inputFiles: resolve('input_files', 'input_file_regexes', context.fileCatalog),
-    outputFiles: resolve('output_files', 'output_file_regexes', context.fileCatalog),
-    inputUserData: resolve('input_user_data', 'input_user_data_regexes', context.userDataCatalog),
-    outputUserData: resolve('output_user_data', 'output_user_data_regexes', context.userDataCatalog),
-  };
-  if (job.command.includes('${files.') || job.command.includes('${user_data.')) {
-    refs.command = expandCommandReferences(job, refs, context);
-  }
-  return refs;
-}
-
-/**
- * Replaces `${files.input.NAME}` and `${files.output.NAME}` with the file's path, and
- * `${user_data.input.NAME}` / `${user_data.output.NAME}` with the name, recording each as read
- * or written by the job, as if it were in its input or output list.
- */
-function expandCommandReferences(job: JobInstance, refs: JobReferences, context: JobContext): string {
-  const fail: Fail = context.reporter.failAt(['jobs', job.specIndex, 'command']);
-  return job.command.replace(COMMAND_REFERENCE, (whole: string, kind: 'files' | 'user_data', rest: string) => {
-    const [, direction, name] = /^(input|output)\.(.+)$/.exec(rest) ?? [];
-    if (!direction || !name) {
-      return fail(
-        'SPEC_INVALID',
-        `${whole} is not a reference: write \${${kind}.input.NAME} or \${${kind}.output.NAME}`,
-      );
-    }
-    const target = kind === 'files' ? context.fileCatalog : context.userDataCatalog;
-    const index = target.byName.get(name);
-    if (index === undefined) {
-      return fail('SPEC_UNKNOWN_REFERENCE', `${unknownName(target.noun, name, target.byName)} in ${whole}`);
-    }
-    const list = `${direction}${kind === 'files' ? 'Files' : 'UserData'}` as Exclude<keyof JobReferences, 'command'>;
-    refs[list] = [...refs[list], { index, key: `${direction}_${kind}` as JobListKey, at: -1 }];
-    return kind === 'files' ? (context.files[index] as { path: string }).path : name;
-  });
-}
-
-/**
- * Each job's dependencies as sorted job indices: the jobs it names or matches, and the jobs
- * that write the files and user_data it reads.
- */
-function resolveDependencies(
-  jobs: readonly JobInstance[],
-  references: readonly JobReferences[],
-  jobCatalog: Catalog,
-  context: JobContext,
-): number[][] {
-  const fileWriters = writersOf(jobs, references, 'outputFiles', context.fileCatalog, context.reporter);
-  const userDataWriters = writersOf(jobs, references, 'outputUserData', context.userDataCatalog, context.reporter);
-  return jobs.map((job, j) => {
-    const deps: number[] = [];
-    const names = job.lists.depends_on ?? NO_ENTRIES;
-    for (let at = 0; at < names.length; at++) deps.push(lookup(jobCatalog, job, 'depends_on', at, context));
-    const regexes = job.lists.depends_on_regexes ?? NO_ENTRIES;
-    for (let at = 0; at < regexes.length; at++) {
-      for (const index of matchEntry(jobCatalog, job, 'depends_on_regexes', at, context)) deps.push(index);
-    }
-    const refs = references[j] as JobReferences;
-    addWriters(deps, j, refs.inputFiles, fileWriters);
-    addWriters(deps, j, refs.inputUserData, userDataWriters);
-    return sortedUnique(deps);
-  });
-}
-
-function addWriters(deps: number[], job: number, reads: readonly Reference[], writers: Int32Array): void {
-  for (const ref of reads) {
-    const writer = writers[ref.index] as number;
-    // Reading what the job itself writes is an update in place, not a wait on itself.
-    if (writer !== -1 && writer !== job) deps.push(writer);
-  }
-}
-
-/** The job that writes each file or user_data entry (-1: none); two writers are an error. */
-function writersOf(
-  jobs: readonly JobInstance[],
-  references: readonly JobReferences[],
-  list: 'outputFiles' | 'outputUserData',
-  target: Catalog,
-  reporter: SpecReporter,
-): Int32Array {
-  const writers = new Int32Array(target.byName.size).fill(-1);
-  for (const [j, refs] of references.entries()) {
-    for (const ref of refs[list]) {
-      const writer = writers[ref.index] as number;
-      if (writer !== -1 && writer !== j) {
-        const other = jobs[writer] as JobInstance;
-        const job = jobs[j] as JobInstance;
-        throw reporter.error(
-          'SPEC_INVALID',
-          entryPath(job, ref.key, ref.at),
-          `${target.noun} "${target.matcher.nameAt(ref.index)}" is written by two jobs: "${other.name}" (${reporter.describePlace(['jobs', other.specIndex])}) and "${job.name}"`,
-        );
-      }
-      writers[ref.index] = j;
-    }
-  }
-  return writers;
 }
 
 /**

@@ -6,9 +6,10 @@
  * write `invocation_script: null`.
  */
 import * as z from 'zod';
+import { ACTION_TYPES, TRIGGER_TYPES } from '../model.js';
 import { durationSeconds } from './duration-parser.js';
-import { PARAMETER_MODES, parseParameterValues } from './parameter-expander.js';
-import { ACTION_TYPES, TRIGGER_TYPES } from './resolved-workflow.js';
+import { PARAMETER_MODES } from './parameter-combinations.js';
+import { parseParameterValues } from './parameter-value-parser.js';
 import { memoryBytes } from './size-parser.js';
 
 /**

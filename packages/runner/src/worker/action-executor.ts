@@ -3,14 +3,16 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import {
   type ActionRunOutcome,
+  allocationsCreate,
+  allocationsMarkFailed,
+  allocationsMarkSubmitted,
   type ClaimedAction,
   type SluiceDb,
-  scheduledNodesCreate,
-  scheduledNodesFailed,
-  scheduledNodesSubmitted,
   slurmSchedulersGet,
 } from '@sluice/core';
-import { submitAllocation, writeAllocationScript } from './slurm-submitter.js';
+import { writeAllocationScript } from '../slurm/allocation-script.js';
+import { submitAllocation } from '../slurm/allocation-submitter.js';
+import type { SlurmClient } from '../slurm/slurm-client.js';
 
 export interface ActionContext {
   workflowId: number;
@@ -20,6 +22,7 @@ export interface ActionContext {
   /** absolute paths of node and the sluice CLI, for the workers of Slurm allocations */
   nodePath: string;
   cliPath: string;
+  slurm: SlurmClient;
 }
 
 function runCommand(command: string, cwd: string, env: NodeJS.ProcessEnv, out: number, err: number): Promise<number> {
@@ -83,7 +86,7 @@ async function scheduleNodes(action: ClaimedAction, ctx: ActionContext): Promise
   const submitted: string[] = [];
   let failure: string | null = null;
   for (let i = 0; i < (action.num_allocations ?? 1); i++) {
-    const nodeId = await scheduledNodesCreate(db, {
+    const nodeId = await allocationsCreate(db, {
       workflowId: ctx.workflowId,
       schedulerId: scheduler.id,
       actionId: action.action_id,
@@ -103,12 +106,12 @@ async function scheduleNodes(action: ClaimedAction, ctx: ActionContext): Promise
       cliPath: ctx.cliPath,
     });
     try {
-      const jobId = await submitAllocation(script, { ...process.env, SLUICE_DATABASE_URL: ctx.handle.url });
-      await scheduledNodesSubmitted(db, nodeId, jobId, script);
+      const jobId = await submitAllocation(ctx.slurm, script, { ...process.env, SLUICE_DATABASE_URL: ctx.handle.url });
+      await allocationsMarkSubmitted(db, nodeId, jobId, script);
       submitted.push(jobId);
     } catch (e) {
       failure = e instanceof Error ? e.message : String(e);
-      await scheduledNodesFailed(db, nodeId, failure, script);
+      await allocationsMarkFailed(db, nodeId, failure, script);
     }
   }
   if (failure !== null) {

@@ -1,12 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { SchedulerRow } from '@sluice/core';
+import type { SlurmSchedulerWithDefaults } from '@sluice/core';
 
 export interface AllocationScript {
   workflowId: number;
   scheduledNodeId: number;
-  scheduler: SchedulerRow;
+  scheduler: SlurmSchedulerWithDefaults;
   outputDir: string;
   startOneWorkerPerNode: boolean;
   maxParallelJobs: number | null;
@@ -72,37 +71,4 @@ export function writeAllocationScript(a: AllocationScript): string {
   const file = path.join(dir, `sbatch_wf${a.workflowId}_node${a.scheduledNodeId}.sh`);
   writeFileSync(file, buildAllocationScript(a), { mode: 0o755 });
   return file;
-}
-
-function runSbatch(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('sbatch', ['--parsable', script], { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 127) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr || (err && !stdout ? err.message : '')) });
-    });
-  });
-}
-
-/** A rejection names the problem in its first non-empty line, as sbatch printed it. */
-export class SbatchError extends Error {}
-
-/**
- * Submits with a few retries and backoff for transient failures (the controller busy or
- * restarting); returns the Slurm job id.
- */
-export async function submitAllocation(
-  script: string,
-  env: NodeJS.ProcessEnv,
-  attempts = 3,
-  backoffMs = 1000,
-): Promise<string> {
-  let last = '';
-  for (let i = 0; i < attempts; i++) {
-    const r = await runSbatch(script, env);
-    const id = r.stdout.trim().split(';')[0];
-    if (r.code === 0 && id && /^\d+$/.test(id)) return id;
-    last = (r.stderr || r.stdout).trim().split('\n').filter(Boolean).join(' ') || `sbatch exited with ${r.code}`;
-    if (i + 1 < attempts) await new Promise((res) => setTimeout(res, backoffMs * 2 ** i));
-  }
-  throw new SbatchError(last);
 }

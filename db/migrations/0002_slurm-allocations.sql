@@ -1,8 +1,29 @@
 -- Up Migration
 
--- Slurm allocations requested by schedule_nodes actions, and the workers that run inside them.
+-- Slurm: the schedulers a workflow defines, the allocations its schedule_nodes actions request,
+-- and what ties jobs and workers to them. See docs/state-machines.md ("Allocation status").
 
-CREATE TYPE sluice.scheduled_node_status AS ENUM ('pending', 'active', 'complete', 'failed', 'canceled');
+CREATE TYPE sluice.allocation_status AS ENUM ('pending', 'active', 'complete', 'failed', 'canceled');
+
+CREATE TABLE sluice.slurm_schedulers (
+  id bigint GENERATED ALWAYS AS IDENTITY,
+  workflow_id bigint NOT NULL,
+  name text NOT NULL,
+  account text,
+  partition text,
+  walltime text,
+  nodes integer,
+  mem text,
+  gres text,
+  qos text,
+  ntasks_per_node integer,
+  tmp text,
+  extra text,
+  CONSTRAINT slurm_schedulers_pkey PRIMARY KEY (id),
+  CONSTRAINT slurm_schedulers_workflow_fkey FOREIGN KEY (workflow_id)
+    REFERENCES sluice.workflows (id) ON DELETE CASCADE,
+  CONSTRAINT slurm_schedulers_workflow_name_key UNIQUE (workflow_id, name)
+);
 
 -- One row per allocation. It is written before sbatch runs and given its Slurm job id after;
 -- when sbatch finally fails the row says so (failed, no job id): no row ever claims an
@@ -11,10 +32,11 @@ CREATE TABLE sluice.scheduled_compute_nodes (
   id bigint GENERATED ALWAYS AS IDENTITY,
   workflow_id bigint NOT NULL,
   scheduler_id bigint NOT NULL,
+  -- The action (and its run) that requested the allocation (foreign key: 0003_workflow-actions).
   action_id bigint,
   action_run_id bigint,
   slurm_job_id text,
-  status sluice.scheduled_node_status NOT NULL DEFAULT 'pending',
+  status sluice.allocation_status NOT NULL DEFAULT 'pending',
   num_nodes integer NOT NULL DEFAULT 1,
   start_one_worker_per_node boolean NOT NULL DEFAULT false,
   max_parallel_jobs integer,
@@ -29,15 +51,22 @@ CREATE TABLE sluice.scheduled_compute_nodes (
     REFERENCES sluice.workflows (id) ON DELETE CASCADE,
   CONSTRAINT scheduled_compute_nodes_scheduler_fkey FOREIGN KEY (scheduler_id)
     REFERENCES sluice.slurm_schedulers (id) ON DELETE CASCADE,
-  CONSTRAINT scheduled_compute_nodes_action_fkey FOREIGN KEY (action_id)
-    REFERENCES sluice.workflow_actions (id) ON DELETE SET NULL,
   CONSTRAINT scheduled_compute_nodes_submitted_has_job_id
     CHECK (status IN ('pending', 'failed') OR slurm_job_id IS NOT NULL)
 );
 CREATE INDEX scheduled_compute_nodes_workflow_idx ON sluice.scheduled_compute_nodes (workflow_id, id);
 
+-- Jobs that name a scheduler run only on workers of allocations from that scheduler.
+ALTER TABLE sluice.jobs
+  ADD COLUMN scheduler_id bigint,
+  ADD CONSTRAINT jobs_scheduler_fkey FOREIGN KEY (scheduler_id) REFERENCES sluice.slurm_schedulers (id);
+
+-- A worker inside an allocation takes on the allocation's scheduler.
 ALTER TABLE sluice.workers
+  ADD COLUMN scheduler_id bigint,
   ADD COLUMN scheduled_node_id bigint,
+  ADD CONSTRAINT workers_scheduler_fkey FOREIGN KEY (scheduler_id)
+    REFERENCES sluice.slurm_schedulers (id) ON DELETE SET NULL,
   ADD CONSTRAINT workers_scheduled_node_fkey FOREIGN KEY (scheduled_node_id)
     REFERENCES sluice.scheduled_compute_nodes (id) ON DELETE SET NULL;
 
@@ -51,8 +80,8 @@ DECLARE
 BEGIN
   SELECT * INTO v_node FROM sluice.scheduled_compute_nodes WHERE id = p_scheduled_node_id;
   IF NOT FOUND THEN
-    RAISE EXCEPTION 'scheduled node % does not exist', p_scheduled_node_id
-      USING ERRCODE = 'no_data_found', HINT = 'WORKFLOW_STATE';
+    RAISE EXCEPTION 'allocation (scheduled node) % does not exist', p_scheduled_node_id
+      USING ERRCODE = 'no_data_found', HINT = 'ALLOCATION_NOT_FOUND';
   END IF;
   UPDATE sluice.workers SET scheduled_node_id = p_scheduled_node_id, scheduler_id = v_node.scheduler_id
    WHERE id = p_worker_id;
@@ -94,6 +123,8 @@ DROP VIEW sluice.allocations;
 DROP TRIGGER tg_workers__10_complete_allocation ON sluice.workers;
 DROP FUNCTION sluice.tg_workers__complete_allocation();
 DROP FUNCTION sluice.workers_attach_allocation(bigint, bigint);
-ALTER TABLE sluice.workers DROP COLUMN scheduled_node_id;
+ALTER TABLE sluice.workers DROP COLUMN scheduled_node_id, DROP COLUMN scheduler_id;
+ALTER TABLE sluice.jobs DROP COLUMN scheduler_id;
 DROP TABLE sluice.scheduled_compute_nodes;
-DROP TYPE sluice.scheduled_node_status;
+DROP TABLE sluice.slurm_schedulers;
+DROP TYPE sluice.allocation_status;

@@ -1,19 +1,66 @@
 -- Up Migration
--- (No down migration: the gate it redefines is not restored.)
 
 -- Workflow actions: trigger counts kept by triggers on job status changes, claims recorded per
 -- run, NOTIFY when an action becomes pending. See docs/state-machines.md ("Action status").
 
+CREATE TYPE sluice.trigger_type AS ENUM (
+  'on_workflow_start', 'on_workflow_complete', 'on_jobs_ready', 'on_jobs_complete',
+  'on_worker_start', 'on_worker_complete'
+);
+CREATE TYPE sluice.action_type AS ENUM ('run_commands', 'schedule_nodes');
 CREATE TYPE sluice.workflow_action_status AS ENUM ('waiting', 'pending', 'running', 'succeeded', 'failed');
 CREATE TYPE sluice.action_run_status AS ENUM ('running', 'succeeded', 'failed', 'abandoned');
 
--- Non-persistent actions go waiting -> pending -> running -> succeeded|failed, once per run.
--- Persistent actions stay pending once armed: each worker's execution is an action_runs row.
-ALTER TABLE sluice.workflow_actions
-  ADD COLUMN status sluice.workflow_action_status NOT NULL DEFAULT 'waiting',
-  ADD CONSTRAINT workflow_actions_persistent_not_claimed
-    CHECK (NOT persistent OR status IN ('waiting', 'pending'));
+CREATE TABLE sluice.workflow_actions (
+  id bigint GENERATED ALWAYS AS IDENTITY,
+  workflow_id bigint NOT NULL,
+  -- Position in the spec's actions list, for messages and stable listing.
+  position integer NOT NULL,
+  trigger_type sluice.trigger_type NOT NULL,
+  action_type sluice.action_type NOT NULL,
+  persistent boolean NOT NULL,
+  commands text[],
+  scheduler_id bigint,
+  num_allocations integer,
+  start_one_worker_per_node boolean NOT NULL DEFAULT false,
+  max_parallel_jobs integer,
+  required_triggers integer NOT NULL,
+  trigger_count integer NOT NULL DEFAULT 0,
+  -- Non-persistent actions go waiting -> pending -> running -> succeeded|failed, once per run.
+  -- Persistent actions stay pending once armed: each worker's execution is an action_runs row.
+  status sluice.workflow_action_status NOT NULL DEFAULT 'waiting',
+  CONSTRAINT workflow_actions_pkey PRIMARY KEY (id),
+  CONSTRAINT workflow_actions_workflow_fkey FOREIGN KEY (workflow_id)
+    REFERENCES sluice.workflows (id) ON DELETE CASCADE,
+  CONSTRAINT workflow_actions_scheduler_fkey FOREIGN KEY (scheduler_id)
+    REFERENCES sluice.slurm_schedulers (id),
+  CONSTRAINT workflow_actions_workflow_position_key UNIQUE (workflow_id, position),
+  CONSTRAINT workflow_actions_config_matches_type CHECK (
+    (action_type = 'run_commands' AND cardinality(commands) >= 1 AND scheduler_id IS NULL)
+    OR (action_type = 'schedule_nodes' AND commands IS NULL AND scheduler_id IS NOT NULL
+        AND num_allocations >= 1)),
+  CONSTRAINT workflow_actions_max_parallel_jobs_positive CHECK (max_parallel_jobs IS NULL OR max_parallel_jobs >= 1),
+  CONSTRAINT workflow_actions_trigger_count_valid CHECK (
+    required_triggers >= 1 AND trigger_count >= 0 AND trigger_count <= required_triggers),
+  CONSTRAINT workflow_actions_persistent_not_claimed CHECK (NOT persistent OR status IN ('waiting', 'pending'))
+);
 CREATE INDEX workflow_actions_pending_idx ON sluice.workflow_actions (workflow_id, id) WHERE status = 'pending';
+
+CREATE TABLE sluice.workflow_action_jobs (
+  action_id bigint NOT NULL,
+  job_id bigint NOT NULL,
+  CONSTRAINT workflow_action_jobs_pkey PRIMARY KEY (action_id, job_id),
+  CONSTRAINT workflow_action_jobs_action_fkey FOREIGN KEY (action_id)
+    REFERENCES sluice.workflow_actions (id) ON DELETE CASCADE,
+  CONSTRAINT workflow_action_jobs_job_fkey FOREIGN KEY (job_id)
+    REFERENCES sluice.jobs (id) ON DELETE CASCADE
+);
+-- The counting path: actions watching a job.
+CREATE INDEX workflow_action_jobs_job_idx ON sluice.workflow_action_jobs (job_id, action_id);
+
+ALTER TABLE sluice.scheduled_compute_nodes
+  ADD CONSTRAINT scheduled_compute_nodes_action_fkey FOREIGN KEY (action_id)
+    REFERENCES sluice.workflow_actions (id) ON DELETE SET NULL;
 
 -- Set when a job becomes ready, cleared when it is reset: on_jobs_ready counts jobs that have
 -- become ready since their last reset (ready, and later states reached through ready).
@@ -354,26 +401,6 @@ CREATE FUNCTION sluice.actions_claimable(p_worker_id bigint, p_trigger_types slu
               WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id)))
 $$;
 
--- Jobs wait until every on_workflow_start action has finished, and, for this worker, until it
--- has run its on_worker_start actions of the current run.
-CREATE OR REPLACE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
-  LANGUAGE sql STABLE AS $$
-  SELECT NOT EXISTS (
-    SELECT 1 FROM sluice.workers k
-      JOIN sluice.workflows w ON w.id = k.workflow_id
-      JOIN sluice.workflow_actions a ON a.workflow_id = w.id
-     WHERE k.id = p_worker_id
-       AND a.trigger_type IN ('on_workflow_start', 'on_worker_start')
-       AND CASE
-             WHEN a.persistent THEN a.status = 'pending' AND NOT EXISTS (
-               SELECT 1 FROM sluice.action_runs r
-                WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id
-                  AND r.status <> 'running')
-             ELSE a.trigger_type = 'on_workflow_start' AND a.status IN ('pending', 'running')
-           END)
-$$;
-
-
 -- A worker declared lost leaves its running action runs abandoned: a non-persistent action
 -- counts as failed (actions are not retried), which also opens the on_workflow_start gate.
 CREATE FUNCTION sluice.tg_workers__abandon_action_runs() RETURNS trigger
@@ -428,3 +455,29 @@ SELECT a.id, a.workflow_id, a.position, a.trigger_type, a.action_type, a.persist
 
 COMMENT ON VIEW sluice.action_status IS
   'One row per workflow action: progress (trigger_count of required_triggers), status, executed, the selected jobs and those it still waits on.';
+
+-- Down Migration
+DROP VIEW sluice.action_status;
+DROP TRIGGER tg_workers__20_abandon_action_runs ON sluice.workers;
+DROP FUNCTION sluice.tg_workers__abandon_action_runs();
+DROP FUNCTION sluice.actions_claimable(bigint, sluice.trigger_type[]);
+DROP FUNCTION sluice.action_runs_finish(bigint, boolean, integer, text, text, text, text);
+DROP FUNCTION sluice.actions_claim(bigint, sluice.trigger_type[], sluice.action_type[]);
+DROP TRIGGER tg_workflows__20_start_run_actions ON sluice.workflows;
+DROP FUNCTION sluice.tg_workflows__start_run_actions();
+DROP FUNCTION sluice.actions_start_run(bigint);
+DROP TRIGGER tg_workflows__10_arm_complete_actions ON sluice.workflows;
+DROP FUNCTION sluice.tg_workflows__arm_complete_actions();
+DROP FUNCTION sluice.actions_arm_workflow_complete(bigint, boolean);
+DROP TRIGGER tg_jobs__30_count_actions ON sluice.jobs;
+DROP FUNCTION sluice.tg_jobs__count_actions();
+DROP FUNCTION sluice.actions_settle(bigint[]);
+DROP TRIGGER tg_jobs__05_track_ready ON sluice.jobs;
+DROP FUNCTION sluice.tg_jobs__track_ready();
+ALTER TABLE sluice.jobs DROP COLUMN became_ready;
+ALTER TABLE sluice.scheduled_compute_nodes DROP CONSTRAINT scheduled_compute_nodes_action_fkey;
+DROP TABLE sluice.action_runs, sluice.workflow_action_jobs, sluice.workflow_actions;
+DROP TYPE sluice.action_run_status;
+DROP TYPE sluice.workflow_action_status;
+DROP TYPE sluice.action_type;
+DROP TYPE sluice.trigger_type;

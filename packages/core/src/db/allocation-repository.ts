@@ -1,0 +1,97 @@
+import { sql } from 'kysely';
+import type { AllocationRow, Db } from './row-types.js';
+
+/** Rows of sluice.scheduled_compute_nodes, the Slurm allocations of workflows (view sluice.allocations). */
+export interface AllocationRequest {
+  workflowId: number;
+  schedulerId: number;
+  actionId: number | null;
+  actionRunId: number | null;
+  numNodes: number;
+  startOneWorkerPerNode: boolean;
+  maxParallelJobs: number | null;
+}
+
+/** The row exists before sbatch runs, so that the allocation's worker can name it. */
+export async function allocationsCreate(db: Db, r: AllocationRequest): Promise<number> {
+  const row = await db
+    .insertInto('sluice.scheduled_compute_nodes')
+    .values({
+      workflow_id: r.workflowId,
+      scheduler_id: r.schedulerId,
+      action_id: r.actionId,
+      action_run_id: r.actionRunId,
+      num_nodes: r.numNodes,
+      start_one_worker_per_node: r.startOneWorkerPerNode,
+      max_parallel_jobs: r.maxParallelJobs,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function allocationsMarkSubmitted(
+  db: Db,
+  id: number,
+  slurmJobId: string,
+  scriptPath: string,
+): Promise<void> {
+  await db
+    .updateTable('sluice.scheduled_compute_nodes')
+    .set({ slurm_job_id: slurmJobId, script_path: scriptPath, submitted_at: sql`now()` })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function allocationsMarkFailed(
+  db: Db,
+  id: number,
+  message: string,
+  scriptPath: string | null,
+): Promise<void> {
+  await db
+    .updateTable('sluice.scheduled_compute_nodes')
+    .set({ status: 'failed', message, script_path: scriptPath, finished_at: sql`now()` })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function allocationsList(db: Db, workflowId: number): Promise<AllocationRow[]> {
+  const rows = await db
+    .selectFrom('sluice.allocations')
+    .select([
+      'id',
+      'workflow_id',
+      'scheduler',
+      'action_id',
+      'slurm_job_id',
+      'status',
+      'num_nodes',
+      'start_one_worker_per_node',
+      'max_parallel_jobs',
+      'live_workers',
+      'message',
+      'script_path',
+      'created_at',
+      'submitted_at',
+      'started_at',
+      'finished_at',
+    ])
+    .where('workflow_id', '=', workflowId)
+    .orderBy('id')
+    .execute();
+  return rows as AllocationRow[];
+}
+
+/** Marks the workflow's queued and running allocations canceled; returns their Slurm job ids. */
+export async function allocationsCancel(db: Db, workflowId: number): Promise<string[]> {
+  const rows = await db
+    .updateTable('sluice.scheduled_compute_nodes')
+    .set({ status: 'canceled', finished_at: sql`now()` })
+    .where('workflow_id', '=', workflowId)
+    .where('status', 'in', ['pending', 'active'])
+    .where('slurm_job_id', 'is not', null)
+    .returning('slurm_job_id')
+    .execute();
+  return rows.map((x) => x.slurm_job_id as string);
+}

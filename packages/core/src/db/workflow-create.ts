@@ -1,0 +1,193 @@
+import { sql } from 'kysely';
+import type { ResolvedWorkflow } from '../spec/resolved-workflow.js';
+import type { Db } from './row-types.js';
+
+const idsOf = (rows: { id: number; name: string }[]) => new Map(rows.map((r) => [r.name, r.id]));
+
+function lookup(map: Map<string, number>, name: string, what: string): number {
+  const id = map.get(name);
+  if (id === undefined) throw new Error(`internal: ${what} "${name}" was not inserted`);
+  return id;
+}
+
+/**
+ * Creates every row of a workflow in one transaction, one statement per table: arrays go to
+ * the server as parameters and come back out of unnest(), so a 100k-job spec costs a dozen
+ * round trips, not 100k.
+ */
+export async function workflowsCreate(db: Db, wf: ResolvedWorkflow): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const { id: workflowId } = await trx
+      .insertInto('sluice.workflows')
+      .values({
+        name: wf.name,
+        description: wf.description,
+        spec_user: wf.user,
+        project: wf.project,
+        metadata: wf.metadata === null ? null : JSON.stringify(wf.metadata),
+        slurm_defaults: JSON.stringify(wf.slurmDefaults),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+
+    const rr = wf.resourceRequirements;
+    const rrIds = idsOf(
+      (
+        await sql<{ id: number; name: string }>`
+      INSERT INTO sluice.resource_requirements
+        (workflow_id, name, num_cpus, num_gpus, num_nodes, memory, memory_bytes, runtime, runtime_seconds)
+      SELECT ${workflowId}, * FROM unnest(
+        ${rr.map((r) => r.name)}::text[], ${rr.map((r) => r.numCpus)}::int[], ${rr.map((r) => r.numGpus)}::int[],
+        ${rr.map((r) => r.numNodes)}::int[], ${rr.map((r) => r.memory)}::text[], ${rr.map((r) => r.memoryBytes)}::bigint[],
+        ${rr.map((r) => r.runtime)}::text[], ${rr.map((r) => r.runtimeSeconds)}::bigint[])
+      RETURNING id, name`.execute(trx)
+      ).rows,
+    );
+
+    const ss = wf.slurmSchedulers;
+    const schedulerIds = idsOf(
+      (
+        await sql<{ id: number; name: string }>`
+      INSERT INTO sluice.slurm_schedulers
+        (workflow_id, name, account, partition, walltime, nodes, mem, gres, qos, ntasks_per_node, tmp, extra)
+      SELECT ${workflowId}, * FROM unnest(
+        ${ss.map((s) => s.name)}::text[], ${ss.map((s) => s.account)}::text[], ${ss.map((s) => s.partition)}::text[],
+        ${ss.map((s) => s.walltime)}::text[], ${ss.map((s) => s.nodes)}::int[], ${ss.map((s) => s.mem)}::text[],
+        ${ss.map((s) => s.gres)}::text[], ${ss.map((s) => s.qos)}::text[], ${ss.map((s) => s.ntasksPerNode)}::int[],
+        ${ss.map((s) => s.tmp)}::text[], ${ss.map((s) => s.extra)}::text[])
+      RETURNING id, name`.execute(trx)
+      ).rows,
+    );
+
+    // Job ids are drawn up front so that dependency rows can be built here, without reading
+    // the jobs back. (A literal regclass: resolving the sequence per row costs seconds at 100k.)
+    const jobs = wf.jobs;
+    const idRow = await sql<{ ids: number[] | null }>`
+      SELECT array_agg(nextval('sluice.jobs_id_seq'::regclass) ORDER BY g) AS ids
+        FROM generate_series(1, ${jobs.length}::int) g`.execute(trx);
+    const jobIds = idRow.rows[0]?.ids ?? [];
+    const rrById = new Map(rr.map((r) => [r.name, r]));
+    const jobRr = jobs.map((j) => {
+      const r = rrById.get(j.resourceRequirements);
+      if (!r) throw new Error(`internal: resource requirements "${j.resourceRequirements}" missing`);
+      return r;
+    });
+    await sql`
+      INSERT INTO sluice.jobs
+        (id, workflow_id, name, command, invocation_script, resource_requirements_id, scheduler_id,
+         num_cpus, num_gpus, num_nodes, memory_bytes, runtime_seconds,
+         cancel_on_blocking_job_failure, supports_termination, unfinished_deps)
+      SELECT u.id, ${workflowId}, u.name, u.command, u.invocation_script, u.rr, u.scheduler,
+             u.cpus, u.gpus, u.nodes, u.mem, u.runtime, u.cob, u.st, u.deps
+        FROM unnest(
+          ${jobIds}::bigint[], ${jobs.map((j) => j.name)}::text[], ${jobs.map((j) => j.command)}::text[],
+          ${jobs.map((j) => j.invocationScript)}::text[],
+          ${jobs.map((j) => lookup(rrIds, j.resourceRequirements, 'resource requirements'))}::bigint[],
+          ${jobs.map((j) => (j.scheduler === null ? null : lookup(schedulerIds, j.scheduler, 'scheduler')))}::bigint[],
+          ${jobRr.map((r) => r.numCpus)}::int[], ${jobRr.map((r) => r.numGpus)}::int[],
+          ${jobRr.map((r) => r.numNodes)}::int[], ${jobRr.map((r) => r.memoryBytes)}::bigint[],
+          ${jobRr.map((r) => r.runtimeSeconds)}::bigint[],
+          ${jobs.map((j) => j.cancelOnBlockingJobFailure)}::boolean[],
+          ${jobs.map((j) => j.supportsTermination)}::boolean[],
+          ${jobs.map((j) => j.dependsOn.length)}::int[])
+        AS u(id, name, command, invocation_script, rr, scheduler, cpus, gpus, nodes, mem, runtime, cob, st, deps)`.execute(
+      trx,
+    );
+
+    const depJob: number[] = [];
+    const depOn: number[] = [];
+    jobs.forEach((j, i) => {
+      for (const d of j.dependsOn) {
+        depJob.push(jobIds[i] as number);
+        depOn.push(jobIds[d] as number);
+      }
+    });
+    if (depJob.length > 0) {
+      await sql`
+        INSERT INTO sluice.job_dependencies (job_id, depends_on_job_id)
+        SELECT * FROM unnest(${depJob}::bigint[], ${depOn}::bigint[])`.execute(trx);
+    }
+
+    const fileIds = idsOf(
+      (
+        await sql<{ id: number; name: string }>`
+      INSERT INTO sluice.files (workflow_id, name, path)
+      SELECT ${workflowId}, * FROM unnest(${wf.files.map((f) => f.name)}::text[], ${wf.files.map((f) => f.path)}::text[])
+      RETURNING id, name`.execute(trx)
+      ).rows,
+    );
+    const userDataIds = idsOf(
+      (
+        await sql<{ id: number; name: string }>`
+      INSERT INTO sluice.user_data (workflow_id, name, data)
+      SELECT ${workflowId}, u.name, u.data::jsonb
+        FROM unnest(${wf.userData.map((u) => u.name)}::text[],
+                    ${wf.userData.map((u) => (u.data === undefined ? null : JSON.stringify(u.data)))}::text[]) AS u(name, data)
+      RETURNING id, name`.execute(trx)
+      ).rows,
+    );
+
+    const links = async (
+      table: 'job_input_files' | 'job_output_files' | 'job_input_user_data' | 'job_output_user_data',
+      column: 'file_id' | 'user_data_id',
+      pick: (j: ResolvedWorkflow['jobs'][number]) => string[],
+      ids: Map<string, number>,
+    ) => {
+      const a: number[] = [];
+      const b: number[] = [];
+      jobs.forEach((j, i) => {
+        for (const name of pick(j)) {
+          a.push(jobIds[i] as number);
+          b.push(lookup(ids, name, column));
+        }
+      });
+      if (a.length === 0) return;
+      await sql`INSERT INTO ${sql.table(`sluice.${table}`)} (job_id, ${sql.ref(column)})
+                SELECT * FROM unnest(${a}::bigint[], ${b}::bigint[])`.execute(trx);
+    };
+    await links('job_input_files', 'file_id', (j) => j.inputFiles, fileIds);
+    await links('job_output_files', 'file_id', (j) => j.outputFiles, fileIds);
+    await links('job_input_user_data', 'user_data_id', (j) => j.inputUserData, userDataIds);
+    await links('job_output_user_data', 'user_data_id', (j) => j.outputUserData, userDataIds);
+
+    if (wf.actions.length > 0) {
+      const acts = wf.actions;
+      const actionRows = await sql<{ id: number; position: number }>`
+        INSERT INTO sluice.workflow_actions
+          (workflow_id, position, trigger_type, action_type, persistent, commands, scheduler_id,
+           num_allocations, start_one_worker_per_node, max_parallel_jobs, required_triggers)
+        SELECT ${workflowId}, u.position, u.trigger_type::sluice.trigger_type, u.action_type::sluice.action_type,
+               u.persistent, CASE WHEN u.commands IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(u.commands::jsonb)) END,
+               u.scheduler_id, u.num_allocations, u.one_per_node, u.max_parallel_jobs, u.required
+          FROM unnest(
+            ${acts.map((_, i) => i)}::int[], ${acts.map((a) => a.triggerType)}::text[],
+            ${acts.map((a) => a.actionType)}::text[], ${acts.map((a) => a.persistent)}::boolean[],
+            ${acts.map((a) => (a.commands ? JSON.stringify(a.commands) : null))}::text[],
+            ${acts.map((a) => (a.scheduler ? lookup(schedulerIds, a.scheduler, 'scheduler') : null))}::bigint[],
+            ${acts.map((a) => a.numAllocations)}::int[], ${acts.map((a) => a.startOneWorkerPerNode)}::boolean[],
+            ${acts.map((a) => a.maxParallelJobs)}::int[], ${acts.map((a) => Math.max(1, a.jobs.length))}::int[])
+          AS u(position, trigger_type, action_type, persistent, commands, scheduler_id, num_allocations,
+               one_per_node, max_parallel_jobs, required)
+        RETURNING id, position`.execute(trx);
+      const actionIdByPos = new Map(actionRows.rows.map((r) => [r.position, r.id]));
+      const aIds: number[] = [];
+      const aJobs: number[] = [];
+      acts.forEach((a, pos) => {
+        for (const j of a.jobs) {
+          aIds.push(actionIdByPos.get(pos) as number);
+          aJobs.push(jobIds[j] as number);
+        }
+      });
+      if (aIds.length > 0) {
+        await sql`INSERT INTO sluice.workflow_action_jobs (action_id, job_id)
+                  SELECT * FROM unnest(${aIds}::bigint[], ${aJobs}::bigint[])`.execute(trx);
+      }
+    }
+
+    await trx
+      .insertInto('sluice.events')
+      .values({ workflow_id: workflowId, kind: 'workflow_created', data: JSON.stringify({ jobs: jobs.length }) })
+      .execute();
+    return workflowId;
+  });
+}

@@ -1,0 +1,8 @@
+export {
+  type EmbeddedServerOptions,
+  type EmbeddedServerStatus,
+  embeddedHome,
+  embeddedServerStatus,
+  ensureEmbeddedServer,
+  stopEmbeddedServer,
+} from './embedded-server.js';

@@ -1,0 +1,73 @@
+import { detectSlurmAllocation } from '../slurm/allocation-environment.js';
+import type { SlurmClient } from '../slurm/slurm-client.js';
+import type { WorkerOptions } from '../worker/worker.js';
+
+/** Every default of a worker, in one place: the CLI shows these in its help. */
+export const WORKER_DEFAULTS = {
+  outputDir: 'output',
+  pollIntervalMs: 10_000,
+  heartbeatIntervalMs: 5_000,
+  heartbeatTimeoutMs: 60_000,
+  terminationGraceMs: 10_000,
+  claimBatchSize: 64,
+  databaseOutageMs: 300_000,
+  /** claim no job that would end within this long of the allocation's end */
+  endBufferSeconds: 60,
+  /** an allocation must not hold nodes idle: its worker leaves after this long with nothing to do */
+  allocationIdleTimeoutMs: 300_000,
+} as const;
+
+/** What a user may set for a worker (CLI flags, API bodies); everything else has a default. */
+export interface WorkerRequest {
+  outputDir?: string;
+  maxParallelJobs?: number;
+  numCpus?: number;
+  memoryBytes?: number;
+  numGpus?: number;
+  timeLimitSeconds?: number;
+  pollIntervalMs?: number;
+  heartbeatIntervalMs?: number;
+  heartbeatTimeoutMs?: number;
+  terminationGraceMs?: number;
+  scheduledNodeId?: number;
+  idleTimeoutMs?: number;
+  endBufferSeconds?: number;
+  oneWorkerPerNode?: boolean;
+}
+
+/**
+ * The worker's options for a request: inside a Slurm allocation (a scheduled node) the
+ * resources and the end time come from Slurm unless given, and the worker leaves when idle.
+ */
+export async function resolveWorkerOptions(
+  url: string,
+  workflowId: number,
+  request: WorkerRequest,
+  slurm: SlurmClient,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<WorkerOptions> {
+  const inAllocation = request.scheduledNodeId !== undefined;
+  const allocation = inAllocation ? await detectSlurmAllocation(env, request.oneWorkerPerNode ?? false, slurm) : null;
+  const endBufferMs = (request.endBufferSeconds ?? WORKER_DEFAULTS.endBufferSeconds) * 1000;
+  return {
+    url,
+    workflowId,
+    outputDir: request.outputDir ?? WORKER_DEFAULTS.outputDir,
+    maxParallelJobs: request.maxParallelJobs ?? null,
+    numCpus: request.numCpus ?? allocation?.numCpus,
+    memoryBytes: request.memoryBytes ?? allocation?.memoryBytes,
+    numGpus: request.numGpus ?? allocation?.numGpus,
+    numNodes: allocation?.numNodes,
+    timeLimitSeconds: request.timeLimitSeconds ?? null,
+    pollIntervalMs: request.pollIntervalMs ?? WORKER_DEFAULTS.pollIntervalMs,
+    heartbeatIntervalMs: request.heartbeatIntervalMs ?? WORKER_DEFAULTS.heartbeatIntervalMs,
+    heartbeatTimeoutMs: request.heartbeatTimeoutMs ?? WORKER_DEFAULTS.heartbeatTimeoutMs,
+    terminationGraceMs: request.terminationGraceMs ?? WORKER_DEFAULTS.terminationGraceMs,
+    claimBatchSize: WORKER_DEFAULTS.claimBatchSize,
+    databaseOutageMs: WORKER_DEFAULTS.databaseOutageMs,
+    scheduledNodeId: request.scheduledNodeId ?? null,
+    endsAt: allocation?.endsAt ? new Date(allocation.endsAt.getTime() - endBufferMs) : null,
+    idleTimeoutMs: request.idleTimeoutMs ?? (inAllocation ? WORKER_DEFAULTS.allocationIdleTimeoutMs : null),
+    slurm,
+  };
+}

@@ -1,0 +1,128 @@
+import {
+  allocationsCancel,
+  JOB_STATUSES,
+  type JobStatus,
+  type ResolvedWorkflow,
+  type SluiceDb,
+  type WorkflowSummaryRow,
+  workersReap,
+  workflowsCancel,
+  workflowsCreate,
+  workflowsGet,
+  workflowsInitialize,
+  workflowsResetStatus,
+} from '@sluice/core';
+import type { SlurmClient } from '../slurm/slurm-client.js';
+
+/** A workflow id, or the path of a spec to create one from. */
+export type WorkflowTarget = { id: number } | { specPath: string };
+
+/** Reads a spec file into its resolved form; loaded on demand, the schemas are costly to build. */
+export async function loadSpec(specPath: string): Promise<ResolvedWorkflow> {
+  const { loadSpecFile } = await import('@sluice/core/spec');
+  return loadSpecFile(specPath);
+}
+
+export async function createWorkflow(h: SluiceDb, spec: ResolvedWorkflow): Promise<number> {
+  return workflowsCreate(h.db, spec);
+}
+
+export interface EnsuredWorkflow {
+  id: number;
+  /** true when the workflow was created from a spec here */
+  created: boolean;
+  /** true when this call initialized it (run 1) */
+  initialized: boolean;
+}
+
+/**
+ * `run` and `submit`: the workflow of an id (it must exist) or of a spec (created now, from its
+ * file or already loaded), initialized if it has not been yet.
+ */
+export async function ensureWorkflow(
+  h: SluiceDb,
+  target: WorkflowTarget | { spec: ResolvedWorkflow },
+): Promise<EnsuredWorkflow> {
+  let id: number;
+  let created = false;
+  if ('id' in target) {
+    id = target.id;
+    await workflowsGet(h.db, id);
+  } else {
+    const spec = 'spec' in target ? target.spec : await loadSpec(target.specPath);
+    id = await createWorkflow(h, spec);
+    created = true;
+  }
+  const initialized = (await workflowsGet(h.db, id)).run_id === 0;
+  if (initialized) await workflowsInitialize(h.db, id);
+  return { id, created, initialized };
+}
+
+export interface CancelOutcome {
+  jobs: number;
+  allocations: string[];
+  /** why scancel could not cancel the allocations, if it could not */
+  problem: string | null;
+}
+
+/** Cancels the workflow's unfinished jobs, marks its allocations canceled, then scancels them. */
+export async function cancelWorkflow(h: SluiceDb, id: number, slurm: SlurmClient): Promise<CancelOutcome> {
+  const jobs = await workflowsCancel(h.db, id);
+  const allocations = await allocationsCancel(h.db, id);
+  const problem = await slurm.cancel(allocations);
+  return { jobs, allocations, problem };
+}
+
+/** Back to uninitialized, after declaring silent workers lost (their jobs would block the reset). */
+export async function resetWorkflowStatus(h: SluiceDb, id: number, failedOnly: boolean): Promise<number> {
+  await workersReap(h.db, id);
+  return workflowsResetStatus(h.db, id, failedOnly);
+}
+
+/** The status every interface shows: `workflows status --json`, `run --json`, the API. */
+export interface WorkflowStatus {
+  id: number;
+  name: string;
+  owner: string;
+  user: string | null;
+  run_id: number;
+  is_initialized: boolean;
+  is_complete: boolean;
+  is_canceled: boolean;
+  num_jobs: number;
+  live_workers: number;
+  job_counts: Record<JobStatus, number>;
+  created_at: Date;
+  completed_at: Date | null;
+  canceled_at: Date | null;
+}
+
+export function toWorkflowStatus(w: WorkflowSummaryRow): WorkflowStatus {
+  return {
+    id: w.id,
+    name: w.name,
+    owner: w.owner_role,
+    user: w.user,
+    run_id: w.run_id,
+    is_initialized: w.run_id > 0,
+    is_complete: w.is_complete,
+    is_canceled: w.is_canceled,
+    num_jobs: w.num_jobs,
+    live_workers: w.live_workers,
+    job_counts: Object.fromEntries(JOB_STATUSES.map((k) => [k, w[k]])) as Record<JobStatus, number>,
+    created_at: w.created_at,
+    completed_at: w.completed_at,
+    canceled_at: w.canceled_at,
+  };
+}
+
+/** Status after reaping silent workers, so that a dead worker's jobs show as terminated. */
+export async function workflowStatus(
+  h: SluiceDb,
+  id: number,
+): Promise<{ row: WorkflowSummaryRow; status: WorkflowStatus }> {
+  await workflowsGet(h.db, id);
+  await workersReap(h.db, id);
+  const row = await workflowsGet(h.db, id);
+  return { row, status: toWorkflowStatus(row) };
+}
