@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { embeddedHome, embeddedServerStatus, ensureEmbeddedServer, stopEmbeddedServer } from '@sluice/embedded';
 import type pgTypes from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ProcessResult, runProcess } from '../support/process-runner.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const moduleFile = path.join(repo, 'packages/embedded/src/embedded-server.ts');
@@ -90,29 +91,13 @@ const result = await ensureEmbeddedServer({ home: process.argv[2] });
 process.stdout.write(JSON.stringify({ ...result, pid: process.pid }));
 `;
 
-interface ChildResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runChild(home: string): Promise<ChildResult> {
-  return new Promise((resolve) => {
-    const child: ChildProcess = spawn(
-      process.execPath,
-      ['--import', pathToFileURL(path.join(scratch, 'register.mjs')).href, path.join(scratch, 'child.mjs'), home],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runChild(home: string): Promise<ProcessResult> {
+  return runProcess(process.execPath, [
+    '--import',
+    pathToFileURL(path.join(scratch, 'register.mjs')).href,
+    path.join(scratch, 'child.mjs'),
+    home,
+  ]);
 }
 
 /** Fields of /proc/<pid>/stat after the command name: [state, ppid, pgrp, session, ...]. */

@@ -1,8 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ProcessResult, runProcess } from './process-runner.js';
 
 /** The script that installs, starts and stops the test cluster (see its header for usage). */
 export const SLURM_CLUSTER_SCRIPT = fileURLToPath(new URL('../../scripts/slurm-test-cluster.sh', import.meta.url));
@@ -18,11 +19,7 @@ export interface SlurmCluster {
   stop(): Promise<void>;
 }
 
-export interface SlurmResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type SlurmResult = ProcessResult;
 
 /** Runs a command (a Slurm client, say) to its end and keeps its output; never throws on failure. */
 export function runSlurm(
@@ -31,20 +28,7 @@ export function runSlurm(
   env: Record<string, string>,
   opts: { cwd?: string; timeoutMs?: number } = {},
 ): Promise<SlurmResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: opts.cwd,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: opts.timeoutMs ?? 30_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProcess(command, args, { cwd: opts.cwd, env, timeout: opts.timeoutMs ?? 30_000 });
 }
 
 function baseEnv(): Record<string, string> {
