@@ -53,6 +53,7 @@ CREATE TYPE sluice.event_kind AS ENUM (
     'workflow_completed',
     'job_started',
     'job_finished',
+    'job_requeued',
     'worker_started',
     'worker_stopped',
     'worker_lost',
@@ -136,13 +137,54 @@ BEGIN
   UPDATE sluice.workflow_actions
      SET status = CASE WHEN p_succeeded THEN 'succeeded'::sluice.workflow_action_status
                        ELSE 'failed'::sluice.workflow_action_status END
-   WHERE id = v_run.action_id AND NOT persistent AND status = 'running';
+   WHERE id = v_run.action_id AND NOT persistent AND status = 'running' AND claimed_run_id = v_run.id;
   INSERT INTO sluice.events (workflow_id, kind, action_id, worker_id, data)
   VALUES (v_run.workflow_id, 'action_finished', v_run.action_id, v_run.worker_id,
           jsonb_build_object('action_run_id', v_run.id, 'status', v_run.status, 'exit_code', p_exit_code));
   -- Jobs may have been held back by this run (on_workflow_start): wake the workers.
   PERFORM pg_notify('sluice_jobs_ready', v_run.workflow_id::text);
   RETURN true;
+END $$;
+
+--
+-- Name: action_runs_release(bigint, bigint[]); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.action_runs_release(p_worker_id bigint, p_action_run_ids bigint[]) RETURNS SETOF bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_actions bigint[];
+  v_released bigint[];
+  v_workflow_id bigint;
+BEGIN
+  SELECT array_agg(DISTINCT action_id) INTO v_actions FROM sluice.action_runs
+   WHERE id = ANY (p_action_run_ids) AND worker_id = p_worker_id AND status = 'running';
+  IF v_actions IS NULL THEN
+    RETURN;
+  END IF;
+  PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_actions) ORDER BY id FOR NO KEY UPDATE;
+  WITH released AS (
+    UPDATE sluice.action_runs
+       SET status = 'abandoned', finished_at = now(),
+           message = 'released: the claim never reached worker ' || worker_id
+     WHERE id = ANY (p_action_run_ids) AND worker_id = p_worker_id AND status = 'running'
+    RETURNING id, action_id, workflow_id, worker_id
+  ), requeued AS (
+    UPDATE sluice.workflow_actions a SET status = 'pending', claimed_run_id = NULL
+      FROM released x WHERE a.id = x.action_id AND NOT a.persistent AND a.status = 'running'
+       AND a.claimed_run_id = x.id
+    RETURNING a.id
+  ), logged AS (
+    INSERT INTO sluice.events (workflow_id, kind, action_id, worker_id, data)
+    SELECT workflow_id, 'action_finished', action_id, worker_id,
+           jsonb_build_object('action_run_id', id, 'status', 'abandoned', 'released', true)
+      FROM released
+    RETURNING workflow_id
+  )
+  SELECT array_agg(id), min((SELECT workflow_id FROM logged LIMIT 1)) INTO v_released, v_workflow_id FROM released;
+  PERFORM pg_notify('sluice_actions_pending', v_workflow_id::text);
+  RETURN QUERY SELECT unnest(v_released);
 END $$;
 
 --
@@ -173,13 +215,15 @@ END $$;
 CREATE FUNCTION sluice.actions_claim(p_worker_id bigint, p_trigger_types sluice.trigger_type[], p_action_types sluice.action_type[] DEFAULT NULL::sluice.action_type[]) RETURNS TABLE(run_id bigint, action_id bigint, trigger_type sluice.trigger_type, action_type sluice.action_type, persistent boolean, commands text[], scheduler_id bigint, num_allocations integer, start_one_worker_per_node boolean, max_parallel_jobs integer)
     LANGUAGE plpgsql
     AS $$
+-- The output columns share names with the tables' (action_id, run_id): columns win.
+#variable_conflict use_column
 DECLARE
   v_worker sluice.workers;
   v_wf sluice.workflows;
   v_action sluice.workflow_actions;
   v_run_id bigint;
 BEGIN
-  SELECT * INTO v_worker FROM sluice.workers WHERE id = p_worker_id AND status = 'running';
+  SELECT * INTO v_worker FROM sluice.workers WHERE id = p_worker_id AND status = 'running' FOR SHARE;
   IF NOT FOUND THEN
     RETURN;
   END IF;
@@ -202,6 +246,7 @@ BEGIN
     INSERT INTO sluice.action_runs (action_id, workflow_id, worker_id, run_id)
     VALUES (v_action.id, v_wf.id, p_worker_id, v_wf.run_id)
     RETURNING id INTO v_run_id;
+    UPDATE sluice.workflow_actions SET claimed_run_id = v_run_id WHERE id = v_action.id;
   ELSE
     FOR v_action IN
       SELECT a.* FROM sluice.workflow_actions a
@@ -209,12 +254,13 @@ BEGIN
          AND a.trigger_type = ANY (p_trigger_types)
          AND (p_action_types IS NULL OR a.action_type = ANY (p_action_types))
          AND NOT EXISTS (SELECT 1 FROM sluice.action_runs r
-                          WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = v_wf.run_id)
+                          WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = v_wf.run_id
+                            AND r.status <> 'abandoned')
        ORDER BY a.id
     LOOP
       INSERT INTO sluice.action_runs (action_id, workflow_id, worker_id, run_id)
       VALUES (v_action.id, v_wf.id, p_worker_id, v_wf.run_id)
-      ON CONFLICT ON CONSTRAINT action_runs_action_worker_run_key DO NOTHING
+      ON CONFLICT (action_id, worker_id, run_id) WHERE status <> 'abandoned' DO NOTHING
       RETURNING id INTO v_run_id;
       EXIT WHEN v_run_id IS NOT NULL;
     END LOOP;
@@ -244,7 +290,8 @@ CREATE FUNCTION sluice.actions_claimable(p_worker_id bigint, p_trigger_types slu
      WHERE k.id = p_worker_id AND a.status = 'pending' AND a.trigger_type = ANY (p_trigger_types)
        AND (NOT a.persistent OR NOT EXISTS (
              SELECT 1 FROM sluice.action_runs r
-              WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id)))
+              WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id
+                AND r.status <> 'abandoned')))
 $$;
 
 --
@@ -296,12 +343,13 @@ BEGIN
   PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_ids) ORDER BY id FOR NO KEY UPDATE;
 
   UPDATE sluice.workflow_actions a
-     SET trigger_count = c.n,
+     SET required_triggers = c.total,
+         trigger_count = c.n,
          status = CASE
-           WHEN c.n = a.required_triggers AND a.status IN ('running', 'succeeded', 'failed') THEN a.status
-           WHEN c.n = a.required_triggers AND a.status = 'pending' THEN a.status
-           ELSE 'waiting'::sluice.workflow_action_status END
-    FROM (SELECT m.action_id,
+           WHEN c.n = c.total AND a.status IN ('running', 'succeeded', 'failed', 'pending') THEN a.status
+           ELSE 'waiting'::sluice.workflow_action_status END,
+         claimed_run_id = CASE WHEN c.n = c.total THEN a.claimed_run_id END
+    FROM (SELECT m.action_id, count(*)::int AS total,
                  count(*) FILTER (WHERE CASE WHEN a2.trigger_type = 'on_jobs_complete'
                                              THEN sluice.job_status_is_terminal(j.status)
                                              ELSE j.became_ready END)::int AS n
@@ -313,11 +361,11 @@ BEGIN
    WHERE a.id = c.action_id;
 
   UPDATE sluice.workflow_actions
-     SET trigger_count = 1, status = 'waiting'
+     SET trigger_count = 1, status = 'waiting', claimed_run_id = NULL
    WHERE workflow_id = p_workflow_id
      AND trigger_type IN ('on_workflow_start', 'on_worker_start', 'on_worker_complete');
   UPDATE sluice.workflow_actions
-     SET trigger_count = 0, status = 'waiting'
+     SET trigger_count = 0, status = 'waiting', claimed_run_id = NULL
    WHERE workflow_id = p_workflow_id AND trigger_type = 'on_workflow_complete';
   PERFORM sluice.actions_settle(v_ids);
 END $$;
@@ -417,15 +465,18 @@ DECLARE
   v_gpus integer := p_free_gpus;
   v_nodes integer := p_free_nodes;
 BEGIN
+  IF p_limit <= 0 THEN
+    RETURN;
+  END IF;
   SELECT w.workflow_id, w.scheduler_id INTO v_workflow_id, v_scheduler_id
-    FROM sluice.workers w JOIN sluice.workflows f ON f.id = w.workflow_id
-   WHERE w.id = p_worker_id AND w.status = 'running' AND f.canceled_at IS NULL;
-  IF v_workflow_id IS NULL OR p_limit <= 0 OR NOT sluice.jobs_claim_gate_open(p_worker_id) THEN
+    FROM sluice.workers w WHERE w.id = p_worker_id AND w.status = 'running' FOR SHARE;
+  IF v_workflow_id IS NULL
+     OR EXISTS (SELECT 1 FROM sluice.workflows f WHERE f.id = v_workflow_id AND f.canceled_at IS NOT NULL)
+     OR NOT sluice.jobs_claim_gate_open(p_worker_id) THEN
     RETURN;
   END IF;
 
   IF NOT p_use_resources THEN
-    RETURN QUERY
     WITH picked AS MATERIALIZED (
       SELECT j.id FROM sluice.jobs j
        WHERE j.workflow_id = v_workflow_id AND j.status = 'ready'
@@ -434,42 +485,44 @@ BEGIN
        LIMIT p_limit
        FOR UPDATE SKIP LOCKED
     )
-    UPDATE sluice.jobs j
-       SET status = 'pending', worker_id = p_worker_id, attempt = j.attempt + 1,
-           claimed_at = now(), started_at = NULL
-      FROM picked WHERE j.id = picked.id
-    RETURNING j.*;
-    RETURN;
+    SELECT coalesce(array_agg(id), '{}') INTO v_ids FROM picked;
+  ELSE
+    FOR v_cand IN
+      SELECT j.id, j.num_cpus, j.memory_bytes, j.num_gpus, j.num_nodes FROM sluice.jobs j
+       WHERE j.workflow_id = v_workflow_id AND j.status = 'ready'
+         AND sluice.jobs_fit(j, v_scheduler_id, p_max_runtime_seconds, true, v_cpus, v_mem, v_gpus, v_nodes)
+       ORDER BY j.num_gpus DESC, j.runtime_seconds DESC, j.memory_bytes DESC, j.num_cpus DESC, j.id
+       LIMIT 1000
+    LOOP
+      CONTINUE WHEN v_cand.num_cpus > v_cpus OR v_cand.memory_bytes > v_mem
+                 OR v_cand.num_gpus > v_gpus OR v_cand.num_nodes > v_nodes;
+      PERFORM 1 FROM sluice.jobs WHERE id = v_cand.id AND status = 'ready' FOR UPDATE SKIP LOCKED;
+      CONTINUE WHEN NOT FOUND;
+      v_ids := v_ids || v_cand.id;
+      v_cpus := v_cpus - v_cand.num_cpus;
+      v_mem := v_mem - v_cand.memory_bytes;
+      v_gpus := v_gpus - v_cand.num_gpus;
+      v_nodes := v_nodes - v_cand.num_nodes;
+      EXIT WHEN cardinality(v_ids) >= p_limit;
+    END LOOP;
   END IF;
-
-  FOR v_cand IN
-    SELECT j.id, j.num_cpus, j.memory_bytes, j.num_gpus, j.num_nodes FROM sluice.jobs j
-     WHERE j.workflow_id = v_workflow_id AND j.status = 'ready'
-       AND sluice.jobs_fit(j, v_scheduler_id, p_max_runtime_seconds, true, v_cpus, v_mem, v_gpus, v_nodes)
-     ORDER BY j.num_gpus DESC, j.runtime_seconds DESC, j.memory_bytes DESC, j.num_cpus DESC, j.id
-     LIMIT 1000
-  LOOP
-    CONTINUE WHEN v_cand.num_cpus > v_cpus OR v_cand.memory_bytes > v_mem
-               OR v_cand.num_gpus > v_gpus OR v_cand.num_nodes > v_nodes;
-    PERFORM 1 FROM sluice.jobs WHERE id = v_cand.id AND status = 'ready' FOR UPDATE SKIP LOCKED;
-    CONTINUE WHEN NOT FOUND;
-    v_ids := v_ids || v_cand.id;
-    v_cpus := v_cpus - v_cand.num_cpus;
-    v_mem := v_mem - v_cand.memory_bytes;
-    v_gpus := v_gpus - v_cand.num_gpus;
-    v_nodes := v_nodes - v_cand.num_nodes;
-    EXIT WHEN cardinality(v_ids) >= p_limit;
-  END LOOP;
 
   IF cardinality(v_ids) = 0 THEN
     RETURN;
   END IF;
   RETURN QUERY
-  UPDATE sluice.jobs j
-     SET status = 'pending', worker_id = p_worker_id, attempt = j.attempt + 1,
-         claimed_at = now(), started_at = NULL
-   WHERE j.id = ANY (v_ids)
-  RETURNING j.*;
+  WITH claimed AS (
+    UPDATE sluice.jobs j
+       SET status = 'running', worker_id = p_worker_id, attempt = j.attempt + 1,
+           claimed_at = now(), started_at = now()
+     WHERE j.id = ANY (v_ids)
+    RETURNING j.*
+  ), logged AS (
+    INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
+    SELECT workflow_id, 'job_started', id, p_worker_id, jsonb_build_object('attempt', attempt)
+      FROM claimed
+  )
+  SELECT * FROM claimed;
 END $$;
 
 --
@@ -489,7 +542,7 @@ CREATE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
              WHEN a.persistent THEN a.status = 'pending' AND NOT EXISTS (
                SELECT 1 FROM sluice.action_runs r
                 WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id
-                  AND r.status <> 'running')
+                  AND r.status IN ('succeeded', 'failed'))
              ELSE a.trigger_type = 'on_workflow_start' AND a.status IN ('pending', 'running')
            END)
 $$;
@@ -507,7 +560,7 @@ DECLARE
   v_ids bigint[];
 BEGIN
   SELECT * INTO v_worker FROM sluice.workers WHERE id = p_worker_id;
-  IF NOT FOUND OR v_worker.status = 'lost' THEN
+  IF NOT FOUND THEN
     RETURN;
   END IF;
   v_wf := sluice.workflows_lock(v_worker.workflow_id);
@@ -517,30 +570,33 @@ BEGIN
             JOIN unnest(p_job_ids, p_attempts) AS i(job_id, attempt) ON i.job_id = j.id
            WHERE j.worker_id = p_worker_id AND j.attempt = i.attempt
            ORDER BY j.id FOR NO KEY UPDATE OF j) j;
-  IF v_ids IS NULL THEN
-    RETURN;
+
+  IF v_ids IS NOT NULL THEN
+    UPDATE sluice.jobs j SET status = i.status
+      FROM unnest(p_job_ids, p_statuses) AS i(job_id, status)
+     WHERE j.id = i.job_id AND j.id = ANY (v_ids) AND sluice.job_status_is_active(j.status);
+
+    WITH recorded AS (
+      INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, return_code,
+                                  started_at, completed_at, message, stdout_path, stderr_path)
+      SELECT v_worker.workflow_id, i.job_id, p_worker_id, v_wf.run_id, i.attempt, i.status, i.return_code,
+             i.started_at, i.completed_at, i.message, i.stdout_path, i.stderr_path
+        FROM unnest(p_job_ids, p_attempts, p_statuses, p_return_codes, p_started_at, p_completed_at,
+                    p_messages, p_stdout_paths, p_stderr_paths)
+             AS i(job_id, attempt, status, return_code, started_at, completed_at, message, stdout_path, stderr_path)
+       WHERE i.job_id = ANY (v_ids)
+      ON CONFLICT ON CONSTRAINT results_job_attempt_key DO NOTHING
+      RETURNING job_id, attempt, status, return_code
+    )
+    INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
+    SELECT v_worker.workflow_id, 'job_finished', job_id, p_worker_id,
+           jsonb_build_object('status', status, 'return_code', return_code, 'attempt', attempt)
+      FROM recorded;
   END IF;
 
-  UPDATE sluice.jobs j SET status = i.status
-    FROM unnest(p_job_ids, p_statuses) AS i(job_id, status)
-   WHERE j.id = i.job_id AND j.id = ANY (v_ids) AND sluice.job_status_is_active(j.status);
-
-  INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, return_code,
-                              started_at, completed_at, message, stdout_path, stderr_path)
-  SELECT v_worker.workflow_id, i.job_id, p_worker_id, v_wf.run_id, i.attempt, i.status, i.return_code,
-         i.started_at, i.completed_at, i.message, i.stdout_path, i.stderr_path
-    FROM unnest(p_job_ids, p_attempts, p_statuses, p_return_codes, p_started_at, p_completed_at,
-                p_messages, p_stdout_paths, p_stderr_paths)
-         AS i(job_id, attempt, status, return_code, started_at, completed_at, message, stdout_path, stderr_path)
-   WHERE i.job_id = ANY (v_ids);
-
-  INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
-  SELECT v_worker.workflow_id, 'job_finished', i.job_id, p_worker_id,
-         jsonb_build_object('status', i.status, 'return_code', i.return_code, 'attempt', i.attempt)
-    FROM unnest(p_job_ids, p_attempts, p_statuses, p_return_codes) AS i(job_id, attempt, status, return_code)
-   WHERE i.job_id = ANY (v_ids);
-
-  RETURN QUERY SELECT unnest(v_ids);
+  RETURN QUERY
+  SELECT r.job_id FROM sluice.results r
+    JOIN unnest(p_job_ids, p_attempts) AS i(job_id, attempt) ON r.job_id = i.job_id AND r.attempt = i.attempt;
 END $$;
 
 --
@@ -557,29 +613,57 @@ CREATE FUNCTION sluice.jobs_fit(j sluice.jobs, p_scheduler_id bigint, p_max_runt
 $$;
 
 --
--- Name: jobs_start(bigint, bigint[], timestamp with time zone[]); Type: FUNCTION; Schema: sluice; Owner: -
+-- Name: jobs_requeue(bigint, bigint[], integer[]); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
-CREATE FUNCTION sluice.jobs_start(p_worker_id bigint, p_job_ids bigint[], p_started_at timestamp with time zone[]) RETURNS SETOF bigint
+CREATE FUNCTION sluice.jobs_requeue(p_worker_id bigint, p_job_ids bigint[], p_attempts integer[]) RETURNS SETOF bigint
     LANGUAGE plpgsql
     AS $$
+DECLARE
+  v_workflow_id bigint;
 BEGIN
-  -- A cancel may be locking the same rows: take them in id order, as it does.
-  PERFORM 1 FROM sluice.jobs
-   WHERE id = ANY (p_job_ids) AND worker_id = p_worker_id AND status = 'pending'
-   ORDER BY id FOR NO KEY UPDATE;
+  SELECT workflow_id INTO v_workflow_id FROM sluice.workers WHERE id = p_worker_id;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  PERFORM sluice.workflows_lock(v_workflow_id);
+  PERFORM 1 FROM sluice.jobs WHERE id = ANY (p_job_ids) ORDER BY id FOR NO KEY UPDATE;
   RETURN QUERY
-  WITH started AS (
-    UPDATE sluice.jobs j SET status = 'running', started_at = s.started_at
-      FROM unnest(p_job_ids, p_started_at) AS s(job_id, started_at)
-     WHERE j.id = s.job_id AND j.worker_id = p_worker_id AND j.status = 'pending'
+  WITH requeued AS (
+    UPDATE sluice.jobs j SET status = 'ready', worker_id = NULL, claimed_at = NULL, started_at = NULL
+      FROM unnest(p_job_ids, p_attempts) AS i(job_id, attempt)
+     WHERE j.id = i.job_id AND j.attempt = i.attempt AND j.worker_id = p_worker_id
+       AND sluice.job_status_is_active(j.status)
     RETURNING j.id, j.workflow_id, j.attempt
   ), logged AS (
     INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
-    SELECT workflow_id, 'job_started', id, p_worker_id, jsonb_build_object('attempt', attempt)
-      FROM started
+    SELECT workflow_id, 'job_requeued', id, p_worker_id, jsonb_build_object('attempt', attempt)
+      FROM requeued
   )
-  SELECT id FROM started;
+  SELECT id FROM requeued;
+END $$;
+
+--
+-- Name: jobs_set_status(bigint[], sluice.job_status); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.jobs_set_status(p_job_ids bigint[], p_status sluice.job_status) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_n integer;
+BEGIN
+  IF sluice.job_status_is_active(p_status) THEN
+    RAISE EXCEPTION 'jobs become % only by a worker''s claim', p_status
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'USAGE';
+  END IF;
+  PERFORM 1 FROM sluice.workflows
+   WHERE id IN (SELECT DISTINCT workflow_id FROM sluice.jobs WHERE id = ANY (p_job_ids))
+   ORDER BY id FOR NO KEY UPDATE;
+  PERFORM 1 FROM sluice.jobs WHERE id = ANY (p_job_ids) ORDER BY id FOR NO KEY UPDATE;
+  UPDATE sluice.jobs SET status = p_status WHERE id = ANY (p_job_ids) AND status <> p_status;
+  GET DIAGNOSTICS v_n = ROW_COUNT;
+  RETURN v_n;
 END $$;
 
 --
@@ -591,38 +675,48 @@ CREATE FUNCTION sluice.tg_jobs__count_actions() RETURNS trigger
     AS $$
 DECLARE
   v_ids bigint[];
+  v_new_terminal boolean[];
+  v_new_ready boolean[];
+  v_old_terminal boolean[];
+  v_old_ready boolean[];
+  v_actions bigint[];
   v_deltas integer[];
 BEGIN
-  -- Most statements touch workflows without job-triggered actions: skip the join for them.
+  -- Most statements touch workflows without job-triggered actions: skip the work for them.
   IF NOT EXISTS (SELECT 1 FROM sluice.workflow_actions a
                   WHERE a.workflow_id IN (SELECT DISTINCT workflow_id FROM new_rows)
                     AND a.trigger_type IN ('on_jobs_ready', 'on_jobs_complete')) THEN
     RETURN NULL;
   END IF;
+  -- Old and new rows paired by sorting, as in tg_jobs__status_change (not by a join: see there).
+  SELECT array_agg(id ORDER BY id), array_agg(sluice.job_status_is_terminal(status) ORDER BY id),
+         array_agg(became_ready ORDER BY id)
+    INTO v_ids, v_new_terminal, v_new_ready FROM new_rows;
+  SELECT array_agg(sluice.job_status_is_terminal(status) ORDER BY id), array_agg(became_ready ORDER BY id)
+    INTO v_old_terminal, v_old_ready FROM old_rows;
+
   SELECT array_agg(action_id ORDER BY action_id), array_agg(delta ORDER BY action_id)
-    INTO v_ids, v_deltas
+    INTO v_actions, v_deltas
     FROM (SELECT m.action_id,
-                 sum(CASE WHEN a.trigger_type = 'on_jobs_complete'
-                          THEN sluice.job_status_is_terminal(n.status)::int - sluice.job_status_is_terminal(o.status)::int
-                          ELSE n.became_ready::int - o.became_ready::int END)::int AS delta
-            FROM new_rows n
-            JOIN old_rows o ON o.id = n.id
-            JOIN sluice.workflow_action_jobs m ON m.job_id = n.id
+                 sum(CASE WHEN a.trigger_type = 'on_jobs_complete' THEN c.nt::int - c.ot::int
+                          ELSE c.nr::int - c.orr::int END)::int AS delta
+            FROM unnest(v_ids, v_new_terminal, v_old_terminal, v_new_ready, v_old_ready) AS c(id, nt, ot, nr, orr)
+            JOIN sluice.workflow_action_jobs m ON m.job_id = c.id
             JOIN sluice.workflow_actions a ON a.id = m.action_id
-           WHERE (sluice.job_status_is_terminal(n.status) <> sluice.job_status_is_terminal(o.status)
-                  OR n.became_ready <> o.became_ready)
+           WHERE (c.nt <> c.ot OR c.nr <> c.orr)
+             AND a.trigger_type IN ('on_jobs_ready', 'on_jobs_complete')
            GROUP BY m.action_id) d
    WHERE delta <> 0;
-  IF v_ids IS NULL THEN
+  IF v_actions IS NULL THEN
     RETURN NULL;
   END IF;
 
   -- One action can watch jobs completed by many concurrent transactions: lock in id order.
-  PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_ids) ORDER BY id FOR NO KEY UPDATE;
+  PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_actions) ORDER BY id FOR NO KEY UPDATE;
   UPDATE sluice.workflow_actions a SET trigger_count = a.trigger_count + x.delta
-    FROM unnest(v_ids, v_deltas) AS x(id, delta)
+    FROM unnest(v_actions, v_deltas) AS x(id, delta)
    WHERE a.id = x.id;
-  PERFORM sluice.actions_settle(v_ids);
+  PERFORM sluice.actions_settle(v_actions);
   RETURN NULL;
 END $$;
 
@@ -664,6 +758,77 @@ BEGIN
 END $$;
 
 --
+-- Name: tg_jobs__recount_actions(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_jobs__recount_actions() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_actions bigint[];
+BEGIN
+  -- Jobs deleted with their workflow need nothing: its actions go too.
+  SELECT array_agg(a.id ORDER BY a.id) INTO v_actions FROM sluice.workflow_actions a
+   WHERE a.workflow_id IN (SELECT DISTINCT o.workflow_id FROM old_rows o
+                            WHERE EXISTS (SELECT 1 FROM sluice.workflows w WHERE w.id = o.workflow_id))
+     AND a.trigger_type IN ('on_jobs_ready', 'on_jobs_complete');
+  IF v_actions IS NULL THEN
+    RETURN NULL;
+  END IF;
+  PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_actions) ORDER BY id FOR NO KEY UPDATE;
+  UPDATE sluice.workflow_actions a
+     SET required_triggers = c.n, trigger_count = c.satisfied
+    FROM (SELECT a2.id, count(j.id)::int AS n,
+                 count(j.id) FILTER (WHERE CASE WHEN a2.trigger_type = 'on_jobs_complete'
+                                                THEN sluice.job_status_is_terminal(j.status)
+                                                ELSE j.became_ready END)::int AS satisfied
+            FROM sluice.workflow_actions a2
+            LEFT JOIN sluice.workflow_action_jobs m ON m.action_id = a2.id
+            LEFT JOIN sluice.jobs j ON j.id = m.job_id
+           WHERE a2.id = ANY (v_actions)
+           GROUP BY a2.id) c
+   WHERE a.id = c.id AND (a.required_triggers, a.trigger_count) IS DISTINCT FROM (c.n, c.satisfied);
+  PERFORM sluice.actions_settle(v_actions);
+  RETURN NULL;
+END $$;
+
+--
+-- Name: tg_jobs__release_dependents(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_jobs__release_dependents() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_gone bigint[];
+  v_unfinished bigint[];
+BEGIN
+  -- Jobs deleted with their workflow need nothing: everything that counted them goes too.
+  SELECT array_agg(o.id ORDER BY o.id),
+         array_agg(o.id ORDER BY o.id) FILTER (WHERE NOT sluice.job_status_is_done(o.status))
+    INTO v_gone, v_unfinished
+    FROM old_rows o WHERE EXISTS (SELECT 1 FROM sluice.workflows w WHERE w.id = o.workflow_id);
+  IF v_gone IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF v_unfinished IS NOT NULL THEN
+    PERFORM 1 FROM sluice.jobs j
+     WHERE j.id IN (SELECT d.job_id FROM sluice.job_dependencies d WHERE d.depends_on_job_id = ANY (v_unfinished))
+     ORDER BY j.id FOR NO KEY UPDATE;
+    UPDATE sluice.jobs j
+       SET unfinished_deps = j.unfinished_deps - c.n,
+           status = CASE WHEN j.status = 'blocked' AND j.unfinished_deps - c.n = 0
+                         THEN 'ready'::sluice.job_status ELSE j.status END
+      FROM (SELECT d.job_id, count(*)::int AS n FROM sluice.job_dependencies d
+             WHERE d.depends_on_job_id = ANY (v_unfinished) GROUP BY d.job_id) c
+     WHERE j.id = c.job_id;
+  END IF;
+  -- No foreign key holds these (see job_dependencies): the rows pointing at the deleted jobs go here.
+  DELETE FROM sluice.job_dependencies WHERE depends_on_job_id = ANY (v_gone);
+  RETURN NULL;
+END $$;
+
+--
 -- Name: tg_jobs__status_change(); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
@@ -671,30 +836,45 @@ CREATE FUNCTION sluice.tg_jobs__status_change() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 DECLARE
-  v_done_changed bigint[];
+  v_ids bigint[];
+  v_wfs bigint[];
+  v_new sluice.job_status[];
+  v_old sluice.job_status[];
+  v_now_done bigint[];
+  v_now_undone bigint[];
   v_unsuccessful bigint[];
   v_ready_workflows bigint[];
+  v_delta_wfs bigint[];
+  v_deltas integer[];
   v_finished_workflows bigint[];
   v_wf bigint;
 BEGIN
-  SELECT array_agg(n.id ORDER BY n.id)
-           FILTER (WHERE sluice.job_status_is_done(n.status) <> sluice.job_status_is_done(o.status)),
-         array_agg(n.id ORDER BY n.id)
-           FILTER (WHERE sluice.job_status_is_unsuccessful(n.status)
-                     AND NOT sluice.job_status_is_done(o.status)),
-         array_agg(DISTINCT n.workflow_id) FILTER (WHERE n.status = 'ready')
-    INTO v_done_changed, v_unsuccessful, v_ready_workflows
-    FROM new_rows n JOIN old_rows o ON o.id = n.id
-   WHERE n.status <> o.status;
+  -- Old and new rows are paired by sorting both transition tables by id (they hold the same
+  -- rows), not by joining them: a join of transition tables is planned without statistics, once
+  -- per session, and turned a 10k-job cascade into a 10k x 10k nested loop.
+  SELECT array_agg(id ORDER BY id), array_agg(workflow_id ORDER BY id), array_agg(status ORDER BY id)
+    INTO v_ids, v_wfs, v_new FROM new_rows;
+  SELECT array_agg(status ORDER BY id) INTO v_old FROM old_rows;
 
-  IF v_done_changed IS NOT NULL THEN
+  SELECT array_agg(c.id ORDER BY c.id) FILTER (WHERE sluice.job_status_is_done(c.ns) AND NOT sluice.job_status_is_done(c.os)),
+         array_agg(c.id ORDER BY c.id) FILTER (WHERE NOT sluice.job_status_is_done(c.ns) AND sluice.job_status_is_done(c.os)),
+         array_agg(c.id ORDER BY c.id) FILTER (WHERE sluice.job_status_is_unsuccessful(c.ns)
+                                                 AND NOT sluice.job_status_is_done(c.os)),
+         array_agg(DISTINCT c.wf) FILTER (WHERE c.ns = 'ready')
+    INTO v_now_done, v_now_undone, v_unsuccessful, v_ready_workflows
+    FROM unnest(v_ids, v_wfs, v_new, v_old) AS c(id, wf, ns, os)
+   WHERE c.ns <> c.os;
+
+  IF v_now_done IS NOT NULL OR v_now_undone IS NOT NULL THEN
     -- Dependents are shared between concurrent completions: lock them in id order.
     PERFORM 1 FROM sluice.jobs j
      WHERE j.id IN (SELECT d.job_id FROM sluice.job_dependencies d
-                     WHERE d.depends_on_job_id = ANY (v_done_changed))
+                     WHERE d.depends_on_job_id = ANY (coalesce(v_now_done, '{}') || coalesce(v_now_undone, '{}')))
      ORDER BY j.id FOR NO KEY UPDATE;
 
     IF v_unsuccessful IS NOT NULL THEN
+      -- One statement for the whole cascade, however deep: its own trigger call finds nothing
+      -- left to cascade.
       WITH RECURSIVE doomed (id) AS (
         SELECT d.job_id FROM sluice.job_dependencies d
           JOIN sluice.jobs j ON j.id = d.job_id
@@ -715,25 +895,26 @@ BEGIN
        SET unfinished_deps = j.unfinished_deps + c.delta,
            status = CASE WHEN j.status = 'blocked' AND j.unfinished_deps + c.delta = 0
                          THEN 'ready'::sluice.job_status ELSE j.status END
-      FROM (SELECT d.job_id,
-                   sum(CASE WHEN sluice.job_status_is_done(n.status) THEN -1 ELSE 1 END)::int AS delta
-              FROM new_rows n
-              JOIN old_rows o ON o.id = n.id
-              JOIN sluice.job_dependencies d ON d.depends_on_job_id = n.id
-             WHERE sluice.job_status_is_done(n.status) <> sluice.job_status_is_done(o.status)
+      FROM (SELECT d.job_id, sum(x.delta)::int AS delta
+              FROM (SELECT unnest(v_now_done) AS id, -1 AS delta
+                    UNION ALL SELECT unnest(v_now_undone), 1) x
+              JOIN sluice.job_dependencies d ON d.depends_on_job_id = x.id
              GROUP BY d.job_id) c
      WHERE j.id = c.job_id AND c.delta <> 0;
 
+    SELECT array_agg(wf ORDER BY wf), array_agg(delta ORDER BY wf) INTO v_delta_wfs, v_deltas
+      FROM (SELECT c.wf, sum(CASE WHEN sluice.job_status_is_done(c.ns) THEN -1 ELSE 1 END)::int AS delta
+              FROM unnest(v_ids, v_wfs, v_new, v_old) AS c(id, wf, ns, os)
+             WHERE sluice.job_status_is_done(c.ns) <> sluice.job_status_is_done(c.os)
+             GROUP BY c.wf) s
+     WHERE delta <> 0;
+
     WITH changed AS (
       UPDATE sluice.workflows w
-         SET unfinished_jobs = w.unfinished_jobs + c.delta,
-             completed_at = CASE WHEN w.unfinished_jobs + c.delta = 0 THEN now() END
-        FROM (SELECT n.workflow_id,
-                     sum(CASE WHEN sluice.job_status_is_done(n.status) THEN -1 ELSE 1 END)::int AS delta
-                FROM new_rows n JOIN old_rows o ON o.id = n.id
-               WHERE sluice.job_status_is_done(n.status) <> sluice.job_status_is_done(o.status)
-               GROUP BY n.workflow_id) c
-       WHERE w.id = c.workflow_id AND c.delta <> 0
+         SET unfinished_jobs = w.unfinished_jobs + d.delta,
+             completed_at = CASE WHEN w.unfinished_jobs + d.delta = 0 THEN now() END
+        FROM unnest(v_delta_wfs, v_deltas) AS d(wf, delta)
+       WHERE w.id = d.wf
       RETURNING w.id, w.run_id, w.unfinished_jobs, w.canceled_at
     ), finished AS (
       INSERT INTO sluice.events (workflow_id, kind, data)
@@ -780,12 +961,14 @@ BEGIN
   WITH abandoned AS (
     UPDATE sluice.action_runs
        SET status = 'abandoned', finished_at = now(),
-           message = 'worker ' || worker_id || ' was lost (no heartbeat)'
+           message = CASE WHEN NEW.status = 'lost' THEN 'worker ' || worker_id || ' was lost (no heartbeat)'
+                          ELSE 'worker ' || worker_id || ' stopped while the action ran' END
      WHERE worker_id = NEW.id AND status = 'running'
     RETURNING id, action_id, workflow_id, worker_id
   ), failed AS (
     UPDATE sluice.workflow_actions a SET status = 'failed'
       FROM abandoned x WHERE a.id = x.action_id AND NOT a.persistent AND a.status = 'running'
+       AND a.claimed_run_id = x.id
     RETURNING a.id
   )
   INSERT INTO sluice.events (workflow_id, kind, action_id, worker_id, data)
@@ -823,6 +1006,19 @@ CREATE FUNCTION sluice.tg_workflows__arm_complete_actions() RETURNS trigger
     AS $$
 BEGIN
   PERFORM sluice.actions_arm_workflow_complete(NEW.id, NEW.unfinished_jobs = 0);
+  RETURN NULL;
+END $$;
+
+--
+-- Name: tg_workflows__cancel_allocations(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_workflows__cancel_allocations() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  UPDATE sluice.scheduled_compute_nodes SET status = 'canceled', finished_at = now()
+   WHERE workflow_id = NEW.id AND status IN ('pending', 'active');
   RETURN NULL;
 END $$;
 
@@ -884,10 +1080,14 @@ CREATE FUNCTION sluice.workers_reap(p_workflow_id bigint) RETURNS integer
     AS $$
 DECLARE
   v_lost bigint[];
+  v_holders bigint[];
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM sluice.workers
                   WHERE workflow_id = p_workflow_id AND status = 'running'
-                    AND heartbeat_at < now() - heartbeat_timeout) THEN
+                    AND heartbeat_at < now() - heartbeat_timeout)
+     AND NOT EXISTS (SELECT 1 FROM sluice.jobs j JOIN sluice.workers k ON k.id = j.worker_id
+                      WHERE j.workflow_id = p_workflow_id AND sluice.job_status_is_active(j.status)
+                        AND k.status <> 'running') THEN
     RETURN 0;
   END IF;
   PERFORM sluice.workflows_lock(p_workflow_id);
@@ -899,22 +1099,17 @@ BEGIN
     RETURNING id
   )
   SELECT array_agg(id ORDER BY id) INTO v_lost FROM lost;
+
+  SELECT array_agg(DISTINCT j.worker_id) INTO v_holders
+    FROM sluice.jobs j JOIN sluice.workers k ON k.id = j.worker_id
+   WHERE j.workflow_id = p_workflow_id AND sluice.job_status_is_active(j.status) AND k.status <> 'running';
+  IF v_holders IS NOT NULL THEN
+    PERFORM sluice.workers_release_jobs(v_holders, 'worker %w was lost (no heartbeat)');
+  END IF;
+
   IF v_lost IS NULL THEN
     RETURN 0;
   END IF;
-
-  PERFORM 1 FROM sluice.jobs
-   WHERE worker_id = ANY (v_lost) AND sluice.job_status_is_active(status) ORDER BY id FOR NO KEY UPDATE;
-  WITH terminated AS (
-    UPDATE sluice.jobs SET status = 'terminated'
-     WHERE worker_id = ANY (v_lost) AND sluice.job_status_is_active(status)
-    RETURNING *
-  )
-  INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, started_at, message)
-  SELECT t.workflow_id, t.id, t.worker_id, w.run_id, t.attempt, 'terminated', t.started_at,
-         'worker ' || t.worker_id || ' was lost (no heartbeat)'
-    FROM terminated t JOIN sluice.workflows w ON w.id = t.workflow_id;
-
   INSERT INTO sluice.events (workflow_id, kind, worker_id)
   SELECT p_workflow_id, 'worker_lost', unnest(v_lost);
   RETURN cardinality(v_lost);
@@ -976,6 +1171,38 @@ BEGIN
 END $$;
 
 --
+-- Name: workers_release_jobs(bigint[], text); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.workers_release_jobs(p_worker_ids bigint[], p_message text) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_n integer;
+BEGIN
+  PERFORM 1 FROM sluice.jobs
+   WHERE worker_id = ANY (p_worker_ids) AND sluice.job_status_is_active(status) ORDER BY id FOR NO KEY UPDATE;
+  WITH terminated AS (
+    UPDATE sluice.jobs SET status = 'terminated'
+     WHERE worker_id = ANY (p_worker_ids) AND sluice.job_status_is_active(status)
+    RETURNING *
+  ), recorded AS (
+    INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, started_at, message)
+    SELECT t.workflow_id, t.id, t.worker_id, w.run_id, t.attempt, 'terminated', t.started_at,
+           replace(p_message, '%w', t.worker_id::text)
+      FROM terminated t JOIN sluice.workflows w ON w.id = t.workflow_id
+    ON CONFLICT ON CONSTRAINT results_job_attempt_key DO NOTHING
+    RETURNING workflow_id, job_id, worker_id, attempt
+  )
+  INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
+  SELECT workflow_id, 'job_finished', job_id, worker_id,
+         jsonb_build_object('status', 'terminated', 'attempt', attempt)
+    FROM recorded;
+  GET DIAGNOSTICS v_n = ROW_COUNT;
+  RETURN v_n;
+END $$;
+
+--
 -- Name: workers_stop(bigint); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
@@ -985,10 +1212,15 @@ CREATE FUNCTION sluice.workers_stop(p_worker_id bigint) RETURNS void
 DECLARE
   v_workflow_id bigint;
 BEGIN
+  SELECT workflow_id INTO v_workflow_id FROM sluice.workers WHERE id = p_worker_id;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  PERFORM sluice.workflows_lock(v_workflow_id);
   UPDATE sluice.workers SET status = 'stopped', stopped_at = now()
-   WHERE id = p_worker_id AND status = 'running'
-  RETURNING workflow_id INTO v_workflow_id;
+   WHERE id = p_worker_id AND status = 'running';
   IF FOUND THEN
+    PERFORM sluice.workers_release_jobs(ARRAY[p_worker_id], 'worker %w stopped while the job ran');
     INSERT INTO sluice.events (workflow_id, kind, worker_id) VALUES (v_workflow_id, 'worker_stopped', p_worker_id);
   END IF;
 END $$;
@@ -1015,6 +1247,23 @@ BEGIN
   VALUES (p_workflow_id, 'workflow_canceled', jsonb_build_object('jobs', v_canceled));
   PERFORM pg_notify('sluice_workflow_state', p_workflow_id::text);
   RETURN v_canceled;
+END $$;
+
+--
+-- Name: workflows_ensure_initialized(bigint); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.workflows_ensure_initialized(p_workflow_id bigint) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_wf sluice.workflows;
+BEGIN
+  v_wf := sluice.workflows_lock(p_workflow_id);
+  IF v_wf.run_id > 0 THEN
+    RETURN v_wf.run_id;
+  END IF;
+  RETURN sluice.workflows_start_run(p_workflow_id, 'workflow_initialized');
 END $$;
 
 --
@@ -1115,14 +1364,14 @@ BEGIN
   END IF;
   v_ids := coalesce(v_ids, '{}');
 
+  PERFORM 1 FROM sluice.jobs WHERE id = ANY (v_ids) ORDER BY id FOR NO KEY UPDATE;
   SELECT count(*) INTO v_busy FROM sluice.jobs
    WHERE id = ANY (v_ids) AND sluice.job_status_is_active(status);
   IF v_busy > 0 THEN
-    RAISE EXCEPTION 'workflow % has % claimed or running jobs to reset; cancel it or wait', p_workflow_id, v_busy
+    RAISE EXCEPTION 'workflow % has % running jobs to reset; cancel it or wait', p_workflow_id, v_busy
       USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'WORKFLOW_STATE';
   END IF;
 
-  PERFORM 1 FROM sluice.jobs WHERE id = ANY (v_ids) ORDER BY id FOR NO KEY UPDATE;
   UPDATE sluice.jobs SET status = 'uninitialized', claimed_at = NULL, started_at = NULL
    WHERE id = ANY (v_ids) AND status <> 'uninitialized';
   GET DIAGNOSTICS v_reset = ROW_COUNT;
@@ -1244,10 +1493,11 @@ CREATE TABLE sluice.workflow_actions (
     required_triggers integer NOT NULL,
     trigger_count integer DEFAULT 0 NOT NULL,
     status sluice.workflow_action_status DEFAULT 'waiting'::sluice.workflow_action_status NOT NULL,
+    claimed_run_id bigint,
     CONSTRAINT workflow_actions_config_matches_type CHECK ((((action_type = 'run_commands'::sluice.action_type) AND (cardinality(commands) >= 1) AND (scheduler_id IS NULL)) OR ((action_type = 'schedule_nodes'::sluice.action_type) AND (commands IS NULL) AND (scheduler_id IS NOT NULL) AND (num_allocations >= 1)))),
     CONSTRAINT workflow_actions_max_parallel_jobs_positive CHECK (((max_parallel_jobs IS NULL) OR (max_parallel_jobs >= 1))),
     CONSTRAINT workflow_actions_persistent_not_claimed CHECK (((NOT persistent) OR (status = ANY (ARRAY['waiting'::sluice.workflow_action_status, 'pending'::sluice.workflow_action_status])))),
-    CONSTRAINT workflow_actions_trigger_count_valid CHECK (((required_triggers >= 1) AND (trigger_count >= 0) AND (trigger_count <= required_triggers)))
+    CONSTRAINT workflow_actions_trigger_count_valid CHECK (((required_triggers >= 0) AND (trigger_count >= 0) AND (trigger_count <= required_triggers)))
 );
 
 --
@@ -1752,13 +2002,6 @@ ALTER TABLE sluice.workflows ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 ALTER TABLE ONLY sluice.migrations ALTER COLUMN id SET DEFAULT nextval('sluice.migrations_id_seq'::regclass);
 
 --
--- Name: action_runs action_runs_action_worker_run_key; Type: CONSTRAINT; Schema: sluice; Owner: -
---
-
-ALTER TABLE ONLY sluice.action_runs
-    ADD CONSTRAINT action_runs_action_worker_run_key UNIQUE (action_id, worker_id, run_id);
-
---
 -- Name: action_runs action_runs_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
 --
 
@@ -1871,6 +2114,13 @@ ALTER TABLE ONLY sluice.resource_requirements
     ADD CONSTRAINT resource_requirements_workflow_name_key UNIQUE (workflow_id, name);
 
 --
+-- Name: results results_job_attempt_key; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.results
+    ADD CONSTRAINT results_job_attempt_key UNIQUE (job_id, attempt);
+
+--
 -- Name: results results_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
 --
 
@@ -1948,6 +2198,12 @@ ALTER TABLE ONLY sluice.workflows
     ADD CONSTRAINT workflows_pkey PRIMARY KEY (id);
 
 --
+-- Name: action_runs_action_worker_run_key; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE UNIQUE INDEX action_runs_action_worker_run_key ON sluice.action_runs USING btree (action_id, worker_id, run_id) WHERE (status <> 'abandoned'::sluice.action_run_status);
+
+--
 -- Name: action_runs_worker_running_idx; Type: INDEX; Schema: sluice; Owner: -
 --
 
@@ -2000,12 +2256,6 @@ CREATE INDEX jobs_worker_active_idx ON sluice.jobs USING btree (worker_id) WHERE
 --
 
 CREATE INDEX jobs_workflow_status_idx ON sluice.jobs USING btree (workflow_id, status);
-
---
--- Name: results_job_idx; Type: INDEX; Schema: sluice; Owner: -
---
-
-CREATE INDEX results_job_idx ON sluice.results USING btree (job_id);
 
 --
 -- Name: results_workflow_idx; Type: INDEX; Schema: sluice; Owner: -
@@ -2062,6 +2312,12 @@ CREATE TRIGGER tg_jobs__10_count_deleted AFTER DELETE ON sluice.jobs REFERENCING
 CREATE TRIGGER tg_jobs__10_count_inserted AFTER INSERT ON sluice.jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__count_inserted();
 
 --
+-- Name: jobs tg_jobs__20_release_dependents; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_jobs__20_release_dependents AFTER DELETE ON sluice.jobs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__release_dependents();
+
+--
 -- Name: jobs tg_jobs__20_status_change; Type: TRIGGER; Schema: sluice; Owner: -
 --
 
@@ -2074,6 +2330,12 @@ CREATE TRIGGER tg_jobs__20_status_change AFTER UPDATE ON sluice.jobs REFERENCING
 CREATE TRIGGER tg_jobs__30_count_actions AFTER UPDATE ON sluice.jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__count_actions();
 
 --
+-- Name: jobs tg_jobs__30_recount_actions; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_jobs__30_recount_actions AFTER DELETE ON sluice.jobs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__recount_actions();
+
+--
 -- Name: workers tg_workers__10_complete_allocation; Type: TRIGGER; Schema: sluice; Owner: -
 --
 
@@ -2083,7 +2345,7 @@ CREATE TRIGGER tg_workers__10_complete_allocation AFTER UPDATE OF status ON slui
 -- Name: workers tg_workers__20_abandon_action_runs; Type: TRIGGER; Schema: sluice; Owner: -
 --
 
-CREATE TRIGGER tg_workers__20_abandon_action_runs AFTER UPDATE OF status ON sluice.workers FOR EACH ROW WHEN (((new.status = 'lost'::sluice.worker_status) AND (old.status = 'running'::sluice.worker_status))) EXECUTE FUNCTION sluice.tg_workers__abandon_action_runs();
+CREATE TRIGGER tg_workers__20_abandon_action_runs AFTER UPDATE OF status ON sluice.workers FOR EACH ROW WHEN (((new.status <> 'running'::sluice.worker_status) AND (old.status = 'running'::sluice.worker_status))) EXECUTE FUNCTION sluice.tg_workers__abandon_action_runs();
 
 --
 -- Name: workflows tg_workflows__10_arm_complete_actions; Type: TRIGGER; Schema: sluice; Owner: -
@@ -2096,6 +2358,12 @@ CREATE TRIGGER tg_workflows__10_arm_complete_actions AFTER UPDATE OF unfinished_
 --
 
 CREATE TRIGGER tg_workflows__20_start_run_actions AFTER UPDATE OF run_id ON sluice.workflows FOR EACH ROW WHEN ((new.run_id > old.run_id)) EXECUTE FUNCTION sluice.tg_workflows__start_run_actions();
+
+--
+-- Name: workflows tg_workflows__30_cancel_allocations; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_workflows__30_cancel_allocations AFTER UPDATE OF canceled_at ON sluice.workflows FOR EACH ROW WHEN ((new.canceled_at IS NOT NULL)) EXECUTE FUNCTION sluice.tg_workflows__cancel_allocations();
 
 --
 -- Name: action_runs action_runs_action_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -

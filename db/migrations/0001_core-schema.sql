@@ -23,7 +23,7 @@ CREATE TYPE sluice.worker_status AS ENUM ('running', 'stopped', 'lost');
 CREATE TYPE sluice.event_kind AS ENUM (
   'workflow_created', 'workflow_initialized', 'workflow_reinitialized', 'workflow_reset',
   'workflow_canceled', 'workflow_completed',
-  'job_started', 'job_finished',
+  'job_started', 'job_finished', 'job_requeued',
   'worker_started', 'worker_stopped', 'worker_lost',
   'action_pending', 'action_started', 'action_finished'
 );
@@ -172,9 +172,9 @@ CREATE TABLE sluice.job_dependencies (
   depends_on_job_id bigint NOT NULL,
   CONSTRAINT job_dependencies_pkey PRIMARY KEY (job_id, depends_on_job_id),
   -- Only job_id has a foreign key: both ends always belong to one workflow and are created in
-  -- one transaction by workflow creation, and jobs are deleted only with their workflow (which
-  -- cascades through job_id). A second per-row check would double the cost of creating a
-  -- 100k-dependency workflow for no added protection.
+  -- one transaction by workflow creation; a job deleted by hand takes the rows that point at it
+  -- with it (tg_jobs__20_release_dependents). A second per-row check would double the cost of
+  -- creating a 100k-dependency workflow for no added protection.
   CONSTRAINT job_dependencies_job_fkey FOREIGN KEY (job_id)
     REFERENCES sluice.jobs (id) ON DELETE CASCADE,
   CONSTRAINT job_dependencies_not_self CHECK (job_id <> depends_on_job_id)
@@ -263,10 +263,12 @@ CREATE TABLE sluice.results (
     REFERENCES sluice.workflows (id) ON DELETE CASCADE,
   CONSTRAINT results_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs (id) ON DELETE CASCADE,
   CONSTRAINT results_worker_fkey FOREIGN KEY (worker_id) REFERENCES sluice.workers (id) ON DELETE SET NULL,
-  CONSTRAINT results_status_terminal CHECK (sluice.job_status_is_terminal(status))
+  CONSTRAINT results_status_terminal CHECK (sluice.job_status_is_terminal(status)),
+  -- One result per execution: the claim's attempt number is the execution's token, and whoever
+  -- records an execution first (its worker, a reap, a stop) is the one that counts.
+  CONSTRAINT results_job_attempt_key UNIQUE (job_id, attempt)
 );
 CREATE INDEX results_workflow_idx ON sluice.results (workflow_id, id);
-CREATE INDEX results_job_idx ON sluice.results (job_id);
 
 -- Append-only history. No foreign keys to jobs or workers: the log outlives what it mentions.
 CREATE TABLE sluice.events (
@@ -324,41 +326,48 @@ CREATE TRIGGER tg_jobs__10_count_deleted AFTER DELETE ON sluice.jobs
   REFERENCING OLD TABLE AS old_rows
   FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__count_deleted();
 
--- Every status change, whoever makes it (a worker, a cascade, cancel, reset, an admin in psql):
---   1. cancels, transitively, blocked dependents with cancel_on_blocking_job_failure of jobs
---      that just ended unsuccessfully;
---   2. keeps dependents' unfinished_deps exact and promotes blocked dependents that reach 0;
---   3. keeps the workflow's unfinished_jobs exact and stamps completed_at;
---   4. wakes workers (one NOTIFY per workflow per statement) when jobs became ready.
--- The UPDATEs made here fire this trigger again; those nested calls find nothing left to
--- cascade, so the depth stays at most three whatever the length of a dependency chain.
 CREATE FUNCTION sluice.tg_jobs__status_change() RETURNS trigger
   LANGUAGE plpgsql AS $$
 DECLARE
-  v_done_changed bigint[];
+  v_ids bigint[];
+  v_wfs bigint[];
+  v_new sluice.job_status[];
+  v_old sluice.job_status[];
+  v_now_done bigint[];
+  v_now_undone bigint[];
   v_unsuccessful bigint[];
   v_ready_workflows bigint[];
+  v_delta_wfs bigint[];
+  v_deltas integer[];
   v_finished_workflows bigint[];
   v_wf bigint;
 BEGIN
-  SELECT array_agg(n.id ORDER BY n.id)
-           FILTER (WHERE sluice.job_status_is_done(n.status) <> sluice.job_status_is_done(o.status)),
-         array_agg(n.id ORDER BY n.id)
-           FILTER (WHERE sluice.job_status_is_unsuccessful(n.status)
-                     AND NOT sluice.job_status_is_done(o.status)),
-         array_agg(DISTINCT n.workflow_id) FILTER (WHERE n.status = 'ready')
-    INTO v_done_changed, v_unsuccessful, v_ready_workflows
-    FROM new_rows n JOIN old_rows o ON o.id = n.id
-   WHERE n.status <> o.status;
+  -- Old and new rows are paired by sorting both transition tables by id (they hold the same
+  -- rows), not by joining them: a join of transition tables is planned without statistics, once
+  -- per session, and turned a 10k-job cascade into a 10k x 10k nested loop.
+  SELECT array_agg(id ORDER BY id), array_agg(workflow_id ORDER BY id), array_agg(status ORDER BY id)
+    INTO v_ids, v_wfs, v_new FROM new_rows;
+  SELECT array_agg(status ORDER BY id) INTO v_old FROM old_rows;
 
-  IF v_done_changed IS NOT NULL THEN
+  SELECT array_agg(c.id ORDER BY c.id) FILTER (WHERE sluice.job_status_is_done(c.ns) AND NOT sluice.job_status_is_done(c.os)),
+         array_agg(c.id ORDER BY c.id) FILTER (WHERE NOT sluice.job_status_is_done(c.ns) AND sluice.job_status_is_done(c.os)),
+         array_agg(c.id ORDER BY c.id) FILTER (WHERE sluice.job_status_is_unsuccessful(c.ns)
+                                                 AND NOT sluice.job_status_is_done(c.os)),
+         array_agg(DISTINCT c.wf) FILTER (WHERE c.ns = 'ready')
+    INTO v_now_done, v_now_undone, v_unsuccessful, v_ready_workflows
+    FROM unnest(v_ids, v_wfs, v_new, v_old) AS c(id, wf, ns, os)
+   WHERE c.ns <> c.os;
+
+  IF v_now_done IS NOT NULL OR v_now_undone IS NOT NULL THEN
     -- Dependents are shared between concurrent completions: lock them in id order.
     PERFORM 1 FROM sluice.jobs j
      WHERE j.id IN (SELECT d.job_id FROM sluice.job_dependencies d
-                     WHERE d.depends_on_job_id = ANY (v_done_changed))
+                     WHERE d.depends_on_job_id = ANY (coalesce(v_now_done, '{}') || coalesce(v_now_undone, '{}')))
      ORDER BY j.id FOR NO KEY UPDATE;
 
     IF v_unsuccessful IS NOT NULL THEN
+      -- One statement for the whole cascade, however deep: its own trigger call finds nothing
+      -- left to cascade.
       WITH RECURSIVE doomed (id) AS (
         SELECT d.job_id FROM sluice.job_dependencies d
           JOIN sluice.jobs j ON j.id = d.job_id
@@ -379,25 +388,26 @@ BEGIN
        SET unfinished_deps = j.unfinished_deps + c.delta,
            status = CASE WHEN j.status = 'blocked' AND j.unfinished_deps + c.delta = 0
                          THEN 'ready'::sluice.job_status ELSE j.status END
-      FROM (SELECT d.job_id,
-                   sum(CASE WHEN sluice.job_status_is_done(n.status) THEN -1 ELSE 1 END)::int AS delta
-              FROM new_rows n
-              JOIN old_rows o ON o.id = n.id
-              JOIN sluice.job_dependencies d ON d.depends_on_job_id = n.id
-             WHERE sluice.job_status_is_done(n.status) <> sluice.job_status_is_done(o.status)
+      FROM (SELECT d.job_id, sum(x.delta)::int AS delta
+              FROM (SELECT unnest(v_now_done) AS id, -1 AS delta
+                    UNION ALL SELECT unnest(v_now_undone), 1) x
+              JOIN sluice.job_dependencies d ON d.depends_on_job_id = x.id
              GROUP BY d.job_id) c
      WHERE j.id = c.job_id AND c.delta <> 0;
 
+    SELECT array_agg(wf ORDER BY wf), array_agg(delta ORDER BY wf) INTO v_delta_wfs, v_deltas
+      FROM (SELECT c.wf, sum(CASE WHEN sluice.job_status_is_done(c.ns) THEN -1 ELSE 1 END)::int AS delta
+              FROM unnest(v_ids, v_wfs, v_new, v_old) AS c(id, wf, ns, os)
+             WHERE sluice.job_status_is_done(c.ns) <> sluice.job_status_is_done(c.os)
+             GROUP BY c.wf) s
+     WHERE delta <> 0;
+
     WITH changed AS (
       UPDATE sluice.workflows w
-         SET unfinished_jobs = w.unfinished_jobs + c.delta,
-             completed_at = CASE WHEN w.unfinished_jobs + c.delta = 0 THEN now() END
-        FROM (SELECT n.workflow_id,
-                     sum(CASE WHEN sluice.job_status_is_done(n.status) THEN -1 ELSE 1 END)::int AS delta
-                FROM new_rows n JOIN old_rows o ON o.id = n.id
-               WHERE sluice.job_status_is_done(n.status) <> sluice.job_status_is_done(o.status)
-               GROUP BY n.workflow_id) c
-       WHERE w.id = c.workflow_id AND c.delta <> 0
+         SET unfinished_jobs = w.unfinished_jobs + d.delta,
+             completed_at = CASE WHEN w.unfinished_jobs + d.delta = 0 THEN now() END
+        FROM unnest(v_delta_wfs, v_deltas) AS d(wf, delta)
+       WHERE w.id = d.wf
       RETURNING w.id, w.run_id, w.unfinished_jobs, w.canceled_at
     ), finished AS (
       INSERT INTO sluice.events (workflow_id, kind, data)
@@ -424,6 +434,42 @@ END $$;
 CREATE TRIGGER tg_jobs__20_status_change AFTER UPDATE ON sluice.jobs
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__status_change();
+
+-- A job row deleted by hand (not with its workflow): its dependents stop waiting for it.
+CREATE FUNCTION sluice.tg_jobs__release_dependents() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_gone bigint[];
+  v_unfinished bigint[];
+BEGIN
+  -- Jobs deleted with their workflow need nothing: everything that counted them goes too.
+  SELECT array_agg(o.id ORDER BY o.id),
+         array_agg(o.id ORDER BY o.id) FILTER (WHERE NOT sluice.job_status_is_done(o.status))
+    INTO v_gone, v_unfinished
+    FROM old_rows o WHERE EXISTS (SELECT 1 FROM sluice.workflows w WHERE w.id = o.workflow_id);
+  IF v_gone IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF v_unfinished IS NOT NULL THEN
+    PERFORM 1 FROM sluice.jobs j
+     WHERE j.id IN (SELECT d.job_id FROM sluice.job_dependencies d WHERE d.depends_on_job_id = ANY (v_unfinished))
+     ORDER BY j.id FOR NO KEY UPDATE;
+    UPDATE sluice.jobs j
+       SET unfinished_deps = j.unfinished_deps - c.n,
+           status = CASE WHEN j.status = 'blocked' AND j.unfinished_deps - c.n = 0
+                         THEN 'ready'::sluice.job_status ELSE j.status END
+      FROM (SELECT d.job_id, count(*)::int AS n FROM sluice.job_dependencies d
+             WHERE d.depends_on_job_id = ANY (v_unfinished) GROUP BY d.job_id) c
+     WHERE j.id = c.job_id;
+  END IF;
+  -- No foreign key holds these (see job_dependencies): the rows pointing at the deleted jobs go here.
+  DELETE FROM sluice.job_dependencies WHERE depends_on_job_id = ANY (v_gone);
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER tg_jobs__20_release_dependents AFTER DELETE ON sluice.jobs
+  REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__release_dependents();
 
 --------------------------------------------------------------------------------------------------
 -- Workflow lifecycle. Each function takes the workflow row lock first (see the lock order above).
@@ -508,8 +554,21 @@ CREATE FUNCTION sluice.workflows_reinitialize(p_workflow_id bigint) RETURNS inte
   SELECT sluice.workflows_start_run(p_workflow_id, 'workflow_reinitialized')
 $$;
 
--- Back to uninitialized: every job, or (p_failed_only) the jobs that ended unsuccessfully and
--- everything downstream of them. Refused while any affected job is claimed or running.
+-- Initialize unless some run has started: two `sluice run ID` at once on a new workflow both
+-- go on, one of them having initialized it. Returns the current run id.
+CREATE FUNCTION sluice.workflows_ensure_initialized(p_workflow_id bigint) RETURNS integer
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_wf sluice.workflows;
+BEGIN
+  v_wf := sluice.workflows_lock(p_workflow_id);
+  IF v_wf.run_id > 0 THEN
+    RETURN v_wf.run_id;
+  END IF;
+  RETURN sluice.workflows_start_run(p_workflow_id, 'workflow_initialized');
+END $$;
+
+-- Lock, then check: a claim that commits while the reset waits for its rows is seen, and refused.
 CREATE FUNCTION sluice.workflows_reset_status(p_workflow_id bigint, p_failed_only boolean)
   RETURNS integer
   LANGUAGE plpgsql AS $$
@@ -533,14 +592,14 @@ BEGIN
   END IF;
   v_ids := coalesce(v_ids, '{}');
 
+  PERFORM 1 FROM sluice.jobs WHERE id = ANY (v_ids) ORDER BY id FOR NO KEY UPDATE;
   SELECT count(*) INTO v_busy FROM sluice.jobs
    WHERE id = ANY (v_ids) AND sluice.job_status_is_active(status);
   IF v_busy > 0 THEN
-    RAISE EXCEPTION 'workflow % has % claimed or running jobs to reset; cancel it or wait', p_workflow_id, v_busy
+    RAISE EXCEPTION 'workflow % has % running jobs to reset; cancel it or wait', p_workflow_id, v_busy
       USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'WORKFLOW_STATE';
   END IF;
 
-  PERFORM 1 FROM sluice.jobs WHERE id = ANY (v_ids) ORDER BY id FOR NO KEY UPDATE;
   UPDATE sluice.jobs SET status = 'uninitialized', claimed_at = NULL, started_at = NULL
    WHERE id = ANY (v_ids) AND status <> 'uninitialized';
   GET DIAGNOSTICS v_reset = ROW_COUNT;
@@ -573,7 +632,7 @@ BEGIN
 END $$;
 
 --------------------------------------------------------------------------------------------------
--- Workers, and the start and completion of the jobs they claimed (claims: 0004_job-claims).
+-- Workers, and the completion of the jobs they claimed (claims, which start jobs: 0004_job-claims).
 --------------------------------------------------------------------------------------------------
 
 CREATE FUNCTION sluice.workers_register(
@@ -611,29 +670,67 @@ CREATE FUNCTION sluice.workers_heartbeat(p_worker_id bigint) RETURNS sluice.work
   RETURNING status;
 $$;
 
+-- Ends every execution the given workers still hold: terminated, with a result and an event.
+-- The caller holds the lock of the workflow these workers belong to.
+CREATE FUNCTION sluice.workers_release_jobs(p_worker_ids bigint[], p_message text) RETURNS integer
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_n integer;
+BEGIN
+  PERFORM 1 FROM sluice.jobs
+   WHERE worker_id = ANY (p_worker_ids) AND sluice.job_status_is_active(status) ORDER BY id FOR NO KEY UPDATE;
+  WITH terminated AS (
+    UPDATE sluice.jobs SET status = 'terminated'
+     WHERE worker_id = ANY (p_worker_ids) AND sluice.job_status_is_active(status)
+    RETURNING *
+  ), recorded AS (
+    INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, started_at, message)
+    SELECT t.workflow_id, t.id, t.worker_id, w.run_id, t.attempt, 'terminated', t.started_at,
+           replace(p_message, '%w', t.worker_id::text)
+      FROM terminated t JOIN sluice.workflows w ON w.id = t.workflow_id
+    ON CONFLICT ON CONSTRAINT results_job_attempt_key DO NOTHING
+    RETURNING workflow_id, job_id, worker_id, attempt
+  )
+  INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
+  SELECT workflow_id, 'job_finished', job_id, worker_id,
+         jsonb_build_object('status', 'terminated', 'attempt', attempt)
+    FROM recorded;
+  GET DIAGNOSTICS v_n = ROW_COUNT;
+  RETURN v_n;
+END $$;
+
 CREATE FUNCTION sluice.workers_stop(p_worker_id bigint) RETURNS void
   LANGUAGE plpgsql AS $$
 DECLARE
   v_workflow_id bigint;
 BEGIN
+  SELECT workflow_id INTO v_workflow_id FROM sluice.workers WHERE id = p_worker_id;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  PERFORM sluice.workflows_lock(v_workflow_id);
   UPDATE sluice.workers SET status = 'stopped', stopped_at = now()
-   WHERE id = p_worker_id AND status = 'running'
-  RETURNING workflow_id INTO v_workflow_id;
+   WHERE id = p_worker_id AND status = 'running';
   IF FOUND THEN
+    PERFORM sluice.workers_release_jobs(ARRAY[p_worker_id], 'worker %w stopped while the job ran');
     INSERT INTO sluice.events (workflow_id, kind, worker_id) VALUES (v_workflow_id, 'worker_stopped', p_worker_id);
   END IF;
 END $$;
 
--- Declares workers of a workflow that stayed silent past their own timeout lost, and terminates
--- the jobs they had claimed or were running, so the workflow can finish and the jobs be reset.
+-- Declares workers of a workflow that stayed silent past their own timeout lost and ends what
+-- they held; also ends executions still held by any worker that is no longer running.
 CREATE FUNCTION sluice.workers_reap(p_workflow_id bigint) RETURNS integer
   LANGUAGE plpgsql AS $$
 DECLARE
   v_lost bigint[];
+  v_holders bigint[];
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM sluice.workers
                   WHERE workflow_id = p_workflow_id AND status = 'running'
-                    AND heartbeat_at < now() - heartbeat_timeout) THEN
+                    AND heartbeat_at < now() - heartbeat_timeout)
+     AND NOT EXISTS (SELECT 1 FROM sluice.jobs j JOIN sluice.workers k ON k.id = j.worker_id
+                      WHERE j.workflow_id = p_workflow_id AND sluice.job_status_is_active(j.status)
+                        AND k.status <> 'running') THEN
     RETURN 0;
   END IF;
   PERFORM sluice.workflows_lock(p_workflow_id);
@@ -645,53 +742,27 @@ BEGIN
     RETURNING id
   )
   SELECT array_agg(id ORDER BY id) INTO v_lost FROM lost;
+
+  SELECT array_agg(DISTINCT j.worker_id) INTO v_holders
+    FROM sluice.jobs j JOIN sluice.workers k ON k.id = j.worker_id
+   WHERE j.workflow_id = p_workflow_id AND sluice.job_status_is_active(j.status) AND k.status <> 'running';
+  IF v_holders IS NOT NULL THEN
+    PERFORM sluice.workers_release_jobs(v_holders, 'worker %w was lost (no heartbeat)');
+  END IF;
+
   IF v_lost IS NULL THEN
     RETURN 0;
   END IF;
-
-  PERFORM 1 FROM sluice.jobs
-   WHERE worker_id = ANY (v_lost) AND sluice.job_status_is_active(status) ORDER BY id FOR NO KEY UPDATE;
-  WITH terminated AS (
-    UPDATE sluice.jobs SET status = 'terminated'
-     WHERE worker_id = ANY (v_lost) AND sluice.job_status_is_active(status)
-    RETURNING *
-  )
-  INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, started_at, message)
-  SELECT t.workflow_id, t.id, t.worker_id, w.run_id, t.attempt, 'terminated', t.started_at,
-         'worker ' || t.worker_id || ' was lost (no heartbeat)'
-    FROM terminated t JOIN sluice.workflows w ON w.id = t.workflow_id;
-
   INSERT INTO sluice.events (workflow_id, kind, worker_id)
   SELECT p_workflow_id, 'worker_lost', unnest(v_lost);
   RETURN cardinality(v_lost);
 END $$;
 
-CREATE FUNCTION sluice.jobs_start(p_worker_id bigint, p_job_ids bigint[], p_started_at timestamptz[])
-  RETURNS SETOF bigint
-  LANGUAGE plpgsql AS $$
-BEGIN
-  -- A cancel may be locking the same rows: take them in id order, as it does.
-  PERFORM 1 FROM sluice.jobs
-   WHERE id = ANY (p_job_ids) AND worker_id = p_worker_id AND status = 'pending'
-   ORDER BY id FOR NO KEY UPDATE;
-  RETURN QUERY
-  WITH started AS (
-    UPDATE sluice.jobs j SET status = 'running', started_at = s.started_at
-      FROM unnest(p_job_ids, p_started_at) AS s(job_id, started_at)
-     WHERE j.id = s.job_id AND j.worker_id = p_worker_id AND j.status = 'pending'
-    RETURNING j.id, j.workflow_id, j.attempt
-  ), logged AS (
-    INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
-    SELECT workflow_id, 'job_started', id, p_worker_id, jsonb_build_object('attempt', attempt)
-      FROM started
-  )
-  SELECT id FROM started;
-END $$;
-
--- Records finished executions in one transaction: a result row per execution that still
--- belongs to this worker (same attempt), and the job's final status when it is still claimed
--- or running (a job canceled meanwhile keeps its status; its result says how the process ended).
--- Returns the ids whose results were recorded.
+-- Records finished executions in one transaction. An execution is (job, attempt): its result is
+-- written once, by whoever gets there first (this worker, or a reap or stop that ended it), so
+-- a completion retried after a lost reply adds nothing. The job takes the execution's status when
+-- it is still this worker's running execution (a job canceled meanwhile keeps its status; its
+-- result says how the process ended). Returns the ids whose execution now has a result.
 CREATE FUNCTION sluice.jobs_complete(
   p_worker_id bigint, p_job_ids bigint[], p_attempts integer[], p_statuses sluice.job_status[],
   p_return_codes integer[], p_started_at timestamptz[], p_completed_at timestamptz[],
@@ -704,7 +775,7 @@ DECLARE
   v_ids bigint[];
 BEGIN
   SELECT * INTO v_worker FROM sluice.workers WHERE id = p_worker_id;
-  IF NOT FOUND OR v_worker.status = 'lost' THEN
+  IF NOT FOUND THEN
     RETURN;
   END IF;
   v_wf := sluice.workflows_lock(v_worker.workflow_id);
@@ -714,30 +785,84 @@ BEGIN
             JOIN unnest(p_job_ids, p_attempts) AS i(job_id, attempt) ON i.job_id = j.id
            WHERE j.worker_id = p_worker_id AND j.attempt = i.attempt
            ORDER BY j.id FOR NO KEY UPDATE OF j) j;
-  IF v_ids IS NULL THEN
-    RETURN;
+
+  IF v_ids IS NOT NULL THEN
+    UPDATE sluice.jobs j SET status = i.status
+      FROM unnest(p_job_ids, p_statuses) AS i(job_id, status)
+     WHERE j.id = i.job_id AND j.id = ANY (v_ids) AND sluice.job_status_is_active(j.status);
+
+    WITH recorded AS (
+      INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, return_code,
+                                  started_at, completed_at, message, stdout_path, stderr_path)
+      SELECT v_worker.workflow_id, i.job_id, p_worker_id, v_wf.run_id, i.attempt, i.status, i.return_code,
+             i.started_at, i.completed_at, i.message, i.stdout_path, i.stderr_path
+        FROM unnest(p_job_ids, p_attempts, p_statuses, p_return_codes, p_started_at, p_completed_at,
+                    p_messages, p_stdout_paths, p_stderr_paths)
+             AS i(job_id, attempt, status, return_code, started_at, completed_at, message, stdout_path, stderr_path)
+       WHERE i.job_id = ANY (v_ids)
+      ON CONFLICT ON CONSTRAINT results_job_attempt_key DO NOTHING
+      RETURNING job_id, attempt, status, return_code
+    )
+    INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
+    SELECT v_worker.workflow_id, 'job_finished', job_id, p_worker_id,
+           jsonb_build_object('status', status, 'return_code', return_code, 'attempt', attempt)
+      FROM recorded;
   END IF;
 
-  UPDATE sluice.jobs j SET status = i.status
-    FROM unnest(p_job_ids, p_statuses) AS i(job_id, status)
-   WHERE j.id = i.job_id AND j.id = ANY (v_ids) AND sluice.job_status_is_active(j.status);
+  RETURN QUERY
+  SELECT r.job_id FROM sluice.results r
+    JOIN unnest(p_job_ids, p_attempts) AS i(job_id, attempt) ON r.job_id = i.job_id AND r.attempt = i.attempt;
+END $$;
 
-  INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, return_code,
-                              started_at, completed_at, message, stdout_path, stderr_path)
-  SELECT v_worker.workflow_id, i.job_id, p_worker_id, v_wf.run_id, i.attempt, i.status, i.return_code,
-         i.started_at, i.completed_at, i.message, i.stdout_path, i.stderr_path
-    FROM unnest(p_job_ids, p_attempts, p_statuses, p_return_codes, p_started_at, p_completed_at,
-                p_messages, p_stdout_paths, p_stderr_paths)
-         AS i(job_id, attempt, status, return_code, started_at, completed_at, message, stdout_path, stderr_path)
-   WHERE i.job_id = ANY (v_ids);
+-- Gives back executions the database says this worker holds but the worker is not running (a
+-- claim whose reply was lost): they go back to ready, untouched otherwise.
+CREATE FUNCTION sluice.jobs_requeue(p_worker_id bigint, p_job_ids bigint[], p_attempts integer[])
+  RETURNS SETOF bigint
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_workflow_id bigint;
+BEGIN
+  SELECT workflow_id INTO v_workflow_id FROM sluice.workers WHERE id = p_worker_id;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  PERFORM sluice.workflows_lock(v_workflow_id);
+  PERFORM 1 FROM sluice.jobs WHERE id = ANY (p_job_ids) ORDER BY id FOR NO KEY UPDATE;
+  RETURN QUERY
+  WITH requeued AS (
+    UPDATE sluice.jobs j SET status = 'ready', worker_id = NULL, claimed_at = NULL, started_at = NULL
+      FROM unnest(p_job_ids, p_attempts) AS i(job_id, attempt)
+     WHERE j.id = i.job_id AND j.attempt = i.attempt AND j.worker_id = p_worker_id
+       AND sluice.job_status_is_active(j.status)
+    RETURNING j.id, j.workflow_id, j.attempt
+  ), logged AS (
+    INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
+    SELECT workflow_id, 'job_requeued', id, p_worker_id, jsonb_build_object('attempt', attempt)
+      FROM requeued
+  )
+  SELECT id FROM requeued;
+END $$;
 
-  INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
-  SELECT v_worker.workflow_id, 'job_finished', i.job_id, p_worker_id,
-         jsonb_build_object('status', i.status, 'return_code', i.return_code, 'attempt', i.attempt)
-    FROM unnest(p_job_ids, p_attempts, p_statuses, p_return_codes) AS i(job_id, attempt, status, return_code)
-   WHERE i.job_id = ANY (v_ids);
-
-  RETURN QUERY SELECT unnest(v_ids);
+-- For admins: sets jobs' status by hand, locking in the lifecycle functions' order (workflows,
+-- then jobs, each in id order) so that it never deadlocks with workers. Jobs are claimed by
+-- workers only: a running status cannot be set here. A running job set to anything else is
+-- stopped by its worker. Returns how many jobs changed.
+CREATE FUNCTION sluice.jobs_set_status(p_job_ids bigint[], p_status sluice.job_status) RETURNS integer
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_n integer;
+BEGIN
+  IF sluice.job_status_is_active(p_status) THEN
+    RAISE EXCEPTION 'jobs become % only by a worker''s claim', p_status
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'USAGE';
+  END IF;
+  PERFORM 1 FROM sluice.workflows
+   WHERE id IN (SELECT DISTINCT workflow_id FROM sluice.jobs WHERE id = ANY (p_job_ids))
+   ORDER BY id FOR NO KEY UPDATE;
+  PERFORM 1 FROM sluice.jobs WHERE id = ANY (p_job_ids) ORDER BY id FOR NO KEY UPDATE;
+  UPDATE sluice.jobs SET status = p_status WHERE id = ANY (p_job_ids) AND status <> p_status;
+  GET DIAGNOSTICS v_n = ROW_COUNT;
+  RETURN v_n;
 END $$;
 
 --------------------------------------------------------------------------------------------------
@@ -791,14 +916,17 @@ DROP VIEW sluice.live_workers;
 DROP VIEW sluice.workflow_summary;
 DROP FUNCTION sluice.jobs_complete(bigint, bigint[], integer[], sluice.job_status[], integer[],
   timestamptz[], timestamptz[], text[], text[], text[]);
-DROP FUNCTION sluice.jobs_start(bigint, bigint[], timestamptz[]);
+DROP FUNCTION sluice.jobs_set_status(bigint[], sluice.job_status);
+DROP FUNCTION sluice.jobs_requeue(bigint, bigint[], integer[]);
 DROP FUNCTION sluice.workers_reap(bigint);
 DROP FUNCTION sluice.workers_stop(bigint);
+DROP FUNCTION sluice.workers_release_jobs(bigint[], text);
 DROP FUNCTION sluice.workers_heartbeat(bigint);
 DROP FUNCTION sluice.workers_register(bigint, text, integer, text, integer, bigint, integer, integer,
   integer, timestamptz, interval);
 DROP FUNCTION sluice.workflows_cancel(bigint);
 DROP FUNCTION sluice.workflows_reset_status(bigint, boolean);
+DROP FUNCTION sluice.workflows_ensure_initialized(bigint);
 DROP FUNCTION sluice.workflows_reinitialize(bigint);
 DROP FUNCTION sluice.workflows_initialize(bigint);
 DROP FUNCTION sluice.workflows_start_run(bigint, sluice.event_kind);
@@ -806,6 +934,7 @@ DROP FUNCTION sluice.workflows_lock(bigint);
 DROP TABLE sluice.events, sluice.results, sluice.job_output_user_data, sluice.job_input_user_data,
   sluice.user_data, sluice.job_output_files, sluice.job_input_files, sluice.files,
   sluice.job_dependencies, sluice.jobs, sluice.workers, sluice.resource_requirements, sluice.workflows;
+DROP FUNCTION sluice.tg_jobs__release_dependents();
 DROP FUNCTION sluice.tg_jobs__status_change();
 DROP FUNCTION sluice.tg_jobs__count_deleted();
 DROP FUNCTION sluice.tg_jobs__count_inserted();

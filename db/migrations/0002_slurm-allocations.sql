@@ -107,6 +107,22 @@ CREATE TRIGGER tg_workers__10_complete_allocation AFTER UPDATE OF status ON slui
   WHEN (NEW.scheduled_node_id IS NOT NULL AND NEW.status <> 'running' AND OLD.status = 'running')
   EXECUTE FUNCTION sluice.tg_workers__complete_allocation();
 
+-- Canceling a workflow cancels its queued and running allocations in the same transaction (an
+-- allocation whose worker leaves meanwhile is still recorded canceled, not complete); whoever
+-- canceled then scancels them.
+CREATE FUNCTION sluice.tg_workflows__cancel_allocations() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE sluice.scheduled_compute_nodes SET status = 'canceled', finished_at = now()
+   WHERE workflow_id = NEW.id AND status IN ('pending', 'active');
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER tg_workflows__30_cancel_allocations AFTER UPDATE OF canceled_at ON sluice.workflows
+  FOR EACH ROW
+  WHEN (NEW.canceled_at IS NOT NULL)
+  EXECUTE FUNCTION sluice.tg_workflows__cancel_allocations();
+
 CREATE VIEW sluice.allocations AS
 SELECT n.id, n.workflow_id, s.name AS scheduler, n.action_id, n.slurm_job_id, n.status,
        n.num_nodes, n.start_one_worker_per_node, n.max_parallel_jobs,
@@ -120,6 +136,8 @@ COMMENT ON VIEW sluice.allocations IS
 
 -- Down Migration
 DROP VIEW sluice.allocations;
+DROP TRIGGER tg_workflows__30_cancel_allocations ON sluice.workflows;
+DROP FUNCTION sluice.tg_workflows__cancel_allocations();
 DROP TRIGGER tg_workers__10_complete_allocation ON sluice.workers;
 DROP FUNCTION sluice.tg_workers__complete_allocation();
 DROP FUNCTION sluice.workers_attach_allocation(bigint, bigint);

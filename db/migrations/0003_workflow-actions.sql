@@ -29,6 +29,8 @@ CREATE TABLE sluice.workflow_actions (
   -- Non-persistent actions go waiting -> pending -> running -> succeeded|failed, once per run.
   -- Persistent actions stay pending once armed: each worker's execution is an action_runs row.
   status sluice.workflow_action_status NOT NULL DEFAULT 'waiting',
+  -- The run holding a non-persistent action's current claim: only that run may settle it.
+  claimed_run_id bigint,
   CONSTRAINT workflow_actions_pkey PRIMARY KEY (id),
   CONSTRAINT workflow_actions_workflow_fkey FOREIGN KEY (workflow_id)
     REFERENCES sluice.workflows (id) ON DELETE CASCADE,
@@ -41,7 +43,7 @@ CREATE TABLE sluice.workflow_actions (
         AND num_allocations >= 1)),
   CONSTRAINT workflow_actions_max_parallel_jobs_positive CHECK (max_parallel_jobs IS NULL OR max_parallel_jobs >= 1),
   CONSTRAINT workflow_actions_trigger_count_valid CHECK (
-    required_triggers >= 1 AND trigger_count >= 0 AND trigger_count <= required_triggers),
+    required_triggers >= 0 AND trigger_count >= 0 AND trigger_count <= required_triggers),
   CONSTRAINT workflow_actions_persistent_not_claimed CHECK (NOT persistent OR status IN ('waiting', 'pending'))
 );
 CREATE INDEX workflow_actions_pending_idx ON sluice.workflow_actions (workflow_id, id) WHERE status = 'pending';
@@ -90,9 +92,12 @@ CREATE TABLE sluice.action_runs (
     REFERENCES sluice.workflows (id) ON DELETE CASCADE,
   CONSTRAINT action_runs_worker_fkey FOREIGN KEY (worker_id)
     REFERENCES sluice.workers (id) ON DELETE CASCADE,
-  CONSTRAINT action_runs_action_worker_run_key UNIQUE (action_id, worker_id, run_id),
   CONSTRAINT action_runs_finished_matches_status CHECK ((status = 'running') = (finished_at IS NULL))
 );
+-- A released run (its claim never reached the worker) is not the worker's run of a persistent
+-- action: the worker claims it again.
+CREATE UNIQUE INDEX action_runs_action_worker_run_key ON sluice.action_runs (action_id, worker_id, run_id)
+  WHERE status <> 'abandoned';
 CREATE INDEX action_runs_worker_running_idx ON sluice.action_runs (worker_id) WHERE status = 'running';
 CREATE INDEX action_runs_workflow_idx ON sluice.action_runs (workflow_id, id);
 
@@ -143,50 +148,95 @@ BEGIN
   END IF;
 END $$;
 
--- on_jobs_complete counts selected jobs in a terminal state; on_jobs_ready counts selected jobs
--- that became ready since their last reset. One UPDATE per statement, whatever its size.
 CREATE FUNCTION sluice.tg_jobs__count_actions() RETURNS trigger
   LANGUAGE plpgsql AS $$
 DECLARE
   v_ids bigint[];
+  v_new_terminal boolean[];
+  v_new_ready boolean[];
+  v_old_terminal boolean[];
+  v_old_ready boolean[];
+  v_actions bigint[];
   v_deltas integer[];
 BEGIN
-  -- Most statements touch workflows without job-triggered actions: skip the join for them.
+  -- Most statements touch workflows without job-triggered actions: skip the work for them.
   IF NOT EXISTS (SELECT 1 FROM sluice.workflow_actions a
                   WHERE a.workflow_id IN (SELECT DISTINCT workflow_id FROM new_rows)
                     AND a.trigger_type IN ('on_jobs_ready', 'on_jobs_complete')) THEN
     RETURN NULL;
   END IF;
+  -- Old and new rows paired by sorting, as in tg_jobs__status_change (not by a join: see there).
+  SELECT array_agg(id ORDER BY id), array_agg(sluice.job_status_is_terminal(status) ORDER BY id),
+         array_agg(became_ready ORDER BY id)
+    INTO v_ids, v_new_terminal, v_new_ready FROM new_rows;
+  SELECT array_agg(sluice.job_status_is_terminal(status) ORDER BY id), array_agg(became_ready ORDER BY id)
+    INTO v_old_terminal, v_old_ready FROM old_rows;
+
   SELECT array_agg(action_id ORDER BY action_id), array_agg(delta ORDER BY action_id)
-    INTO v_ids, v_deltas
+    INTO v_actions, v_deltas
     FROM (SELECT m.action_id,
-                 sum(CASE WHEN a.trigger_type = 'on_jobs_complete'
-                          THEN sluice.job_status_is_terminal(n.status)::int - sluice.job_status_is_terminal(o.status)::int
-                          ELSE n.became_ready::int - o.became_ready::int END)::int AS delta
-            FROM new_rows n
-            JOIN old_rows o ON o.id = n.id
-            JOIN sluice.workflow_action_jobs m ON m.job_id = n.id
+                 sum(CASE WHEN a.trigger_type = 'on_jobs_complete' THEN c.nt::int - c.ot::int
+                          ELSE c.nr::int - c.orr::int END)::int AS delta
+            FROM unnest(v_ids, v_new_terminal, v_old_terminal, v_new_ready, v_old_ready) AS c(id, nt, ot, nr, orr)
+            JOIN sluice.workflow_action_jobs m ON m.job_id = c.id
             JOIN sluice.workflow_actions a ON a.id = m.action_id
-           WHERE (sluice.job_status_is_terminal(n.status) <> sluice.job_status_is_terminal(o.status)
-                  OR n.became_ready <> o.became_ready)
+           WHERE (c.nt <> c.ot OR c.nr <> c.orr)
+             AND a.trigger_type IN ('on_jobs_ready', 'on_jobs_complete')
            GROUP BY m.action_id) d
    WHERE delta <> 0;
-  IF v_ids IS NULL THEN
+  IF v_actions IS NULL THEN
     RETURN NULL;
   END IF;
 
   -- One action can watch jobs completed by many concurrent transactions: lock in id order.
-  PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_ids) ORDER BY id FOR NO KEY UPDATE;
+  PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_actions) ORDER BY id FOR NO KEY UPDATE;
   UPDATE sluice.workflow_actions a SET trigger_count = a.trigger_count + x.delta
-    FROM unnest(v_ids, v_deltas) AS x(id, delta)
+    FROM unnest(v_actions, v_deltas) AS x(id, delta)
    WHERE a.id = x.id;
-  PERFORM sluice.actions_settle(v_ids);
+  PERFORM sluice.actions_settle(v_actions);
   RETURN NULL;
 END $$;
 
 CREATE TRIGGER tg_jobs__30_count_actions AFTER UPDATE ON sluice.jobs
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__count_actions();
+
+-- A job row deleted by hand (not with its workflow): the job-triggered actions of its workflow
+-- are recounted from the jobs they still select. An action left selecting nothing has nothing
+-- to wait for and fires.
+CREATE FUNCTION sluice.tg_jobs__recount_actions() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_actions bigint[];
+BEGIN
+  -- Jobs deleted with their workflow need nothing: its actions go too.
+  SELECT array_agg(a.id ORDER BY a.id) INTO v_actions FROM sluice.workflow_actions a
+   WHERE a.workflow_id IN (SELECT DISTINCT o.workflow_id FROM old_rows o
+                            WHERE EXISTS (SELECT 1 FROM sluice.workflows w WHERE w.id = o.workflow_id))
+     AND a.trigger_type IN ('on_jobs_ready', 'on_jobs_complete');
+  IF v_actions IS NULL THEN
+    RETURN NULL;
+  END IF;
+  PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_actions) ORDER BY id FOR NO KEY UPDATE;
+  UPDATE sluice.workflow_actions a
+     SET required_triggers = c.n, trigger_count = c.satisfied
+    FROM (SELECT a2.id, count(j.id)::int AS n,
+                 count(j.id) FILTER (WHERE CASE WHEN a2.trigger_type = 'on_jobs_complete'
+                                                THEN sluice.job_status_is_terminal(j.status)
+                                                ELSE j.became_ready END)::int AS satisfied
+            FROM sluice.workflow_actions a2
+            LEFT JOIN sluice.workflow_action_jobs m ON m.action_id = a2.id
+            LEFT JOIN sluice.jobs j ON j.id = m.job_id
+           WHERE a2.id = ANY (v_actions)
+           GROUP BY a2.id) c
+   WHERE a.id = c.id AND (a.required_triggers, a.trigger_count) IS DISTINCT FROM (c.n, c.satisfied);
+  PERFORM sluice.actions_settle(v_actions);
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER tg_jobs__30_recount_actions AFTER DELETE ON sluice.jobs
+  REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__recount_actions();
 
 -- on_workflow_complete: armed when no job of the workflow is left unfinished, however the last
 -- one got there (completion, cascade, cancel, an admin's UPDATE); disarmed, if not yet claimed,
@@ -223,10 +273,11 @@ CREATE TRIGGER tg_workflows__10_arm_complete_actions AFTER UPDATE OF unfinished_
 -- Runs: initialize and reinitialize arm the actions of the new run.
 --------------------------------------------------------------------------------------------------
 
--- Before the jobs move: every job-triggered action gets its count recomputed from the current
--- job states. One whose selected jobs all still satisfy it (nothing it watches will happen
--- again) keeps its executed state; every other action is cleared to waiting, to fire again as
--- jobs move in the new run. Workflow-start and worker actions are armed at once.
+-- Before the jobs move: every job-triggered action gets its counts recomputed from the jobs it
+-- selects and their current states. One whose selected jobs all still satisfy it (nothing it
+-- watches will happen again) keeps its executed state; every other action is cleared to waiting,
+-- forgetting the run that held its last claim, to fire again as jobs move in the new run.
+-- Workflow-start and worker actions are armed at once.
 CREATE FUNCTION sluice.actions_start_run(p_workflow_id bigint) RETURNS void
   LANGUAGE plpgsql AS $$
 DECLARE
@@ -239,12 +290,13 @@ BEGIN
   PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_ids) ORDER BY id FOR NO KEY UPDATE;
 
   UPDATE sluice.workflow_actions a
-     SET trigger_count = c.n,
+     SET required_triggers = c.total,
+         trigger_count = c.n,
          status = CASE
-           WHEN c.n = a.required_triggers AND a.status IN ('running', 'succeeded', 'failed') THEN a.status
-           WHEN c.n = a.required_triggers AND a.status = 'pending' THEN a.status
-           ELSE 'waiting'::sluice.workflow_action_status END
-    FROM (SELECT m.action_id,
+           WHEN c.n = c.total AND a.status IN ('running', 'succeeded', 'failed', 'pending') THEN a.status
+           ELSE 'waiting'::sluice.workflow_action_status END,
+         claimed_run_id = CASE WHEN c.n = c.total THEN a.claimed_run_id END
+    FROM (SELECT m.action_id, count(*)::int AS total,
                  count(*) FILTER (WHERE CASE WHEN a2.trigger_type = 'on_jobs_complete'
                                              THEN sluice.job_status_is_terminal(j.status)
                                              ELSE j.became_ready END)::int AS n
@@ -256,11 +308,11 @@ BEGIN
    WHERE a.id = c.action_id;
 
   UPDATE sluice.workflow_actions
-     SET trigger_count = 1, status = 'waiting'
+     SET trigger_count = 1, status = 'waiting', claimed_run_id = NULL
    WHERE workflow_id = p_workflow_id
      AND trigger_type IN ('on_workflow_start', 'on_worker_start', 'on_worker_complete');
   UPDATE sluice.workflow_actions
-     SET trigger_count = 0, status = 'waiting'
+     SET trigger_count = 0, status = 'waiting', claimed_run_id = NULL
    WHERE workflow_id = p_workflow_id AND trigger_type = 'on_workflow_complete';
   PERFORM sluice.actions_settle(v_ids);
 END $$;
@@ -288,22 +340,26 @@ CREATE TRIGGER tg_workflows__20_start_run_actions AFTER UPDATE OF run_id ON slui
 
 -- Claims one pending action of the worker's workflow among p_trigger_types (and, if given,
 -- p_action_types: `sluice submit` on a login node takes only schedule_nodes), or nothing.
--- Non-persistent: the first worker to flip it from pending to running gets it (SKIP LOCKED).
--- Persistent: the insert of (action, worker, run) either succeeds or meets the unique key.
+-- Non-persistent: the first worker to flip it from pending to running gets it (SKIP LOCKED), and
+-- the action records the run that holds its claim. Persistent: the insert of (action, worker,
+-- run) either succeeds or meets the unique key. The worker's row is share-locked first, so a
+-- claim and a reap of that worker serialize: no run starts on a worker just declared lost.
 CREATE FUNCTION sluice.actions_claim(p_worker_id bigint, p_trigger_types sluice.trigger_type[],
-                                     p_action_types sluice.action_type[] DEFAULT NULL)
+                                                p_action_types sluice.action_type[] DEFAULT NULL)
   RETURNS TABLE (run_id bigint, action_id bigint, trigger_type sluice.trigger_type,
                  action_type sluice.action_type, persistent boolean, commands text[],
                  scheduler_id bigint, num_allocations integer, start_one_worker_per_node boolean,
                  max_parallel_jobs integer)
   LANGUAGE plpgsql AS $$
+-- The output columns share names with the tables' (action_id, run_id): columns win.
+#variable_conflict use_column
 DECLARE
   v_worker sluice.workers;
   v_wf sluice.workflows;
   v_action sluice.workflow_actions;
   v_run_id bigint;
 BEGIN
-  SELECT * INTO v_worker FROM sluice.workers WHERE id = p_worker_id AND status = 'running';
+  SELECT * INTO v_worker FROM sluice.workers WHERE id = p_worker_id AND status = 'running' FOR SHARE;
   IF NOT FOUND THEN
     RETURN;
   END IF;
@@ -326,6 +382,7 @@ BEGIN
     INSERT INTO sluice.action_runs (action_id, workflow_id, worker_id, run_id)
     VALUES (v_action.id, v_wf.id, p_worker_id, v_wf.run_id)
     RETURNING id INTO v_run_id;
+    UPDATE sluice.workflow_actions SET claimed_run_id = v_run_id WHERE id = v_action.id;
   ELSE
     FOR v_action IN
       SELECT a.* FROM sluice.workflow_actions a
@@ -333,12 +390,13 @@ BEGIN
          AND a.trigger_type = ANY (p_trigger_types)
          AND (p_action_types IS NULL OR a.action_type = ANY (p_action_types))
          AND NOT EXISTS (SELECT 1 FROM sluice.action_runs r
-                          WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = v_wf.run_id)
+                          WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = v_wf.run_id
+                            AND r.status <> 'abandoned')
        ORDER BY a.id
     LOOP
       INSERT INTO sluice.action_runs (action_id, workflow_id, worker_id, run_id)
       VALUES (v_action.id, v_wf.id, p_worker_id, v_wf.run_id)
-      ON CONFLICT ON CONSTRAINT action_runs_action_worker_run_key DO NOTHING
+      ON CONFLICT (action_id, worker_id, run_id) WHERE status <> 'abandoned' DO NOTHING
       RETURNING id INTO v_run_id;
       EXIT WHEN v_run_id IS NOT NULL;
     END LOOP;
@@ -354,8 +412,9 @@ BEGIN
                       v_action.start_one_worker_per_node, v_action.max_parallel_jobs;
 END $$;
 
--- Records how a run ended; a non-persistent action takes the run's outcome as its status.
--- A run already marked abandoned (its worker was declared lost) stays abandoned.
+-- Records how a run ended. A non-persistent action takes the outcome of the run that holds its
+-- claim, and only of that one: a stale run of an earlier workflow run settles nothing.
+-- A run already marked abandoned (its worker was declared lost or stopped) stays abandoned.
 CREATE FUNCTION sluice.action_runs_finish(
   p_action_run_id bigint, p_succeeded boolean, p_exit_code integer, p_failed_command text,
   p_message text, p_stdout_path text, p_stderr_path text)
@@ -377,7 +436,7 @@ BEGIN
   UPDATE sluice.workflow_actions
      SET status = CASE WHEN p_succeeded THEN 'succeeded'::sluice.workflow_action_status
                        ELSE 'failed'::sluice.workflow_action_status END
-   WHERE id = v_run.action_id AND NOT persistent AND status = 'running';
+   WHERE id = v_run.action_id AND NOT persistent AND status = 'running' AND claimed_run_id = v_run.id;
   INSERT INTO sluice.events (workflow_id, kind, action_id, worker_id, data)
   VALUES (v_run.workflow_id, 'action_finished', v_run.action_id, v_run.worker_id,
           jsonb_build_object('action_run_id', v_run.id, 'status', v_run.status, 'exit_code', p_exit_code));
@@ -386,8 +445,47 @@ BEGIN
   RETURN true;
 END $$;
 
+-- Gives back runs the database says this worker holds but the worker is not running (a claim
+-- whose reply was lost): each is recorded abandoned, and a non-persistent action it held goes
+-- back to pending, to be claimed again. Returns the released runs.
+CREATE FUNCTION sluice.action_runs_release(p_worker_id bigint, p_action_run_ids bigint[]) RETURNS SETOF bigint
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_actions bigint[];
+  v_released bigint[];
+  v_workflow_id bigint;
+BEGIN
+  SELECT array_agg(DISTINCT action_id) INTO v_actions FROM sluice.action_runs
+   WHERE id = ANY (p_action_run_ids) AND worker_id = p_worker_id AND status = 'running';
+  IF v_actions IS NULL THEN
+    RETURN;
+  END IF;
+  PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_actions) ORDER BY id FOR NO KEY UPDATE;
+  WITH released AS (
+    UPDATE sluice.action_runs
+       SET status = 'abandoned', finished_at = now(),
+           message = 'released: the claim never reached worker ' || worker_id
+     WHERE id = ANY (p_action_run_ids) AND worker_id = p_worker_id AND status = 'running'
+    RETURNING id, action_id, workflow_id, worker_id
+  ), requeued AS (
+    UPDATE sluice.workflow_actions a SET status = 'pending', claimed_run_id = NULL
+      FROM released x WHERE a.id = x.action_id AND NOT a.persistent AND a.status = 'running'
+       AND a.claimed_run_id = x.id
+    RETURNING a.id
+  ), logged AS (
+    INSERT INTO sluice.events (workflow_id, kind, action_id, worker_id, data)
+    SELECT workflow_id, 'action_finished', action_id, worker_id,
+           jsonb_build_object('action_run_id', id, 'status', 'abandoned', 'released', true)
+      FROM released
+    RETURNING workflow_id
+  )
+  SELECT array_agg(id), min((SELECT workflow_id FROM logged LIMIT 1)) INTO v_released, v_workflow_id FROM released;
+  PERFORM pg_notify('sluice_actions_pending', v_workflow_id::text);
+  RETURN QUERY SELECT unnest(v_released);
+END $$;
+
 -- Whether the worker's workflow has a pending action among p_trigger_types that this worker
--- could claim: a non-persistent one, or a persistent one it has not run in this run.
+-- could claim: a non-persistent one, or a persistent one it has no (unreleased) run of in this run.
 CREATE FUNCTION sluice.actions_claimable(p_worker_id bigint, p_trigger_types sluice.trigger_type[])
   RETURNS boolean
   LANGUAGE sql STABLE AS $$
@@ -398,23 +496,27 @@ CREATE FUNCTION sluice.actions_claimable(p_worker_id bigint, p_trigger_types slu
      WHERE k.id = p_worker_id AND a.status = 'pending' AND a.trigger_type = ANY (p_trigger_types)
        AND (NOT a.persistent OR NOT EXISTS (
              SELECT 1 FROM sluice.action_runs r
-              WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id)))
+              WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id
+                AND r.status <> 'abandoned')))
 $$;
 
--- A worker declared lost leaves its running action runs abandoned: a non-persistent action
--- counts as failed (actions are not retried), which also opens the on_workflow_start gate.
+-- A worker that stops or is declared lost leaves its running action runs abandoned: the
+-- non-persistent action whose claim such a run held counts as failed (actions are not retried),
+-- which also opens the on_workflow_start gate.
 CREATE FUNCTION sluice.tg_workers__abandon_action_runs() RETURNS trigger
   LANGUAGE plpgsql AS $$
 BEGIN
   WITH abandoned AS (
     UPDATE sluice.action_runs
        SET status = 'abandoned', finished_at = now(),
-           message = 'worker ' || worker_id || ' was lost (no heartbeat)'
+           message = CASE WHEN NEW.status = 'lost' THEN 'worker ' || worker_id || ' was lost (no heartbeat)'
+                          ELSE 'worker ' || worker_id || ' stopped while the action ran' END
      WHERE worker_id = NEW.id AND status = 'running'
     RETURNING id, action_id, workflow_id, worker_id
   ), failed AS (
     UPDATE sluice.workflow_actions a SET status = 'failed'
       FROM abandoned x WHERE a.id = x.action_id AND NOT a.persistent AND a.status = 'running'
+       AND a.claimed_run_id = x.id
     RETURNING a.id
   )
   INSERT INTO sluice.events (workflow_id, kind, action_id, worker_id, data)
@@ -429,7 +531,7 @@ END $$;
 
 CREATE TRIGGER tg_workers__20_abandon_action_runs AFTER UPDATE OF status ON sluice.workers
   FOR EACH ROW
-  WHEN (NEW.status = 'lost' AND OLD.status = 'running')
+  WHEN (NEW.status <> 'running' AND OLD.status = 'running')
   EXECUTE FUNCTION sluice.tg_workers__abandon_action_runs();
 
 --------------------------------------------------------------------------------------------------
@@ -461,6 +563,7 @@ DROP VIEW sluice.action_status;
 DROP TRIGGER tg_workers__20_abandon_action_runs ON sluice.workers;
 DROP FUNCTION sluice.tg_workers__abandon_action_runs();
 DROP FUNCTION sluice.actions_claimable(bigint, sluice.trigger_type[]);
+DROP FUNCTION sluice.action_runs_release(bigint, bigint[]);
 DROP FUNCTION sluice.action_runs_finish(bigint, boolean, integer, text, text, text, text);
 DROP FUNCTION sluice.actions_claim(bigint, sluice.trigger_type[], sluice.action_type[]);
 DROP TRIGGER tg_workflows__20_start_run_actions ON sluice.workflows;
@@ -469,6 +572,8 @@ DROP FUNCTION sluice.actions_start_run(bigint);
 DROP TRIGGER tg_workflows__10_arm_complete_actions ON sluice.workflows;
 DROP FUNCTION sluice.tg_workflows__arm_complete_actions();
 DROP FUNCTION sluice.actions_arm_workflow_complete(bigint, boolean);
+DROP TRIGGER tg_jobs__30_recount_actions ON sluice.jobs;
+DROP FUNCTION sluice.tg_jobs__recount_actions();
 DROP TRIGGER tg_jobs__30_count_actions ON sluice.jobs;
 DROP FUNCTION sluice.tg_jobs__count_actions();
 DROP FUNCTION sluice.actions_settle(bigint[]);

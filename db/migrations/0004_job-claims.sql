@@ -22,8 +22,8 @@ CREATE FUNCTION sluice.jobs_fit(
 $$;
 
 -- Whether the worker may claim jobs at all right now: no job is claimed while a non-persistent
--- on_workflow_start action is pending or running, nor by a worker that has not finished its own
--- on_worker_start runs of the current run.
+-- on_workflow_start action is pending or running, nor by a worker whose own on_worker_start runs
+-- of the current run have not finished (succeeded or failed; a released claim does not count).
 CREATE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
   LANGUAGE sql STABLE AS $$
   SELECT NOT EXISTS (
@@ -36,16 +36,19 @@ CREATE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
              WHEN a.persistent THEN a.status = 'pending' AND NOT EXISTS (
                SELECT 1 FROM sluice.action_runs r
                 WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id
-                  AND r.status <> 'running')
+                  AND r.status IN ('succeeded', 'failed'))
              ELSE a.trigger_type = 'on_workflow_start' AND a.status IN ('pending', 'running')
            END)
 $$;
 
--- Claims up to p_limit ready jobs for a worker with SKIP LOCKED, biggest first (gpus, runtime,
--- memory, then cpus): the big jobs are the hard ones to place, so they go while room is free.
--- With p_use_resources, only jobs that fit together in the free cpus/memory/gpus/nodes are taken:
--- candidates are read without locks, then each one that fits is locked individually with
--- SKIP LOCKED, so the claim locks exactly the rows it takes.
+-- Claims up to p_limit ready jobs for a worker and starts them: they go ready -> running in one
+-- transaction, with their job_started events. Biggest first (gpus, runtime, memory, then cpus):
+-- the big jobs are the hard ones to place, so they go while room is free. With p_use_resources,
+-- only jobs that fit together in the free cpus/memory/gpus/nodes are taken: candidates are read
+-- without locks, then each one that fits is locked individually with SKIP LOCKED, so the claim
+-- locks exactly the rows it takes. The worker's row is share-locked first: a reap of this worker
+-- either waits for the claim and then ends what it took, or runs first and the claim finds the
+-- worker no longer running.
 CREATE FUNCTION sluice.jobs_claim(
   p_worker_id bigint, p_limit integer, p_use_resources boolean,
   p_free_cpus integer, p_free_memory_bytes bigint, p_free_gpus integer, p_free_nodes integer,
@@ -62,15 +65,18 @@ DECLARE
   v_gpus integer := p_free_gpus;
   v_nodes integer := p_free_nodes;
 BEGIN
+  IF p_limit <= 0 THEN
+    RETURN;
+  END IF;
   SELECT w.workflow_id, w.scheduler_id INTO v_workflow_id, v_scheduler_id
-    FROM sluice.workers w JOIN sluice.workflows f ON f.id = w.workflow_id
-   WHERE w.id = p_worker_id AND w.status = 'running' AND f.canceled_at IS NULL;
-  IF v_workflow_id IS NULL OR p_limit <= 0 OR NOT sluice.jobs_claim_gate_open(p_worker_id) THEN
+    FROM sluice.workers w WHERE w.id = p_worker_id AND w.status = 'running' FOR SHARE;
+  IF v_workflow_id IS NULL
+     OR EXISTS (SELECT 1 FROM sluice.workflows f WHERE f.id = v_workflow_id AND f.canceled_at IS NOT NULL)
+     OR NOT sluice.jobs_claim_gate_open(p_worker_id) THEN
     RETURN;
   END IF;
 
   IF NOT p_use_resources THEN
-    RETURN QUERY
     WITH picked AS MATERIALIZED (
       SELECT j.id FROM sluice.jobs j
        WHERE j.workflow_id = v_workflow_id AND j.status = 'ready'
@@ -79,42 +85,44 @@ BEGIN
        LIMIT p_limit
        FOR UPDATE SKIP LOCKED
     )
-    UPDATE sluice.jobs j
-       SET status = 'pending', worker_id = p_worker_id, attempt = j.attempt + 1,
-           claimed_at = now(), started_at = NULL
-      FROM picked WHERE j.id = picked.id
-    RETURNING j.*;
-    RETURN;
+    SELECT coalesce(array_agg(id), '{}') INTO v_ids FROM picked;
+  ELSE
+    FOR v_cand IN
+      SELECT j.id, j.num_cpus, j.memory_bytes, j.num_gpus, j.num_nodes FROM sluice.jobs j
+       WHERE j.workflow_id = v_workflow_id AND j.status = 'ready'
+         AND sluice.jobs_fit(j, v_scheduler_id, p_max_runtime_seconds, true, v_cpus, v_mem, v_gpus, v_nodes)
+       ORDER BY j.num_gpus DESC, j.runtime_seconds DESC, j.memory_bytes DESC, j.num_cpus DESC, j.id
+       LIMIT 1000
+    LOOP
+      CONTINUE WHEN v_cand.num_cpus > v_cpus OR v_cand.memory_bytes > v_mem
+                 OR v_cand.num_gpus > v_gpus OR v_cand.num_nodes > v_nodes;
+      PERFORM 1 FROM sluice.jobs WHERE id = v_cand.id AND status = 'ready' FOR UPDATE SKIP LOCKED;
+      CONTINUE WHEN NOT FOUND;
+      v_ids := v_ids || v_cand.id;
+      v_cpus := v_cpus - v_cand.num_cpus;
+      v_mem := v_mem - v_cand.memory_bytes;
+      v_gpus := v_gpus - v_cand.num_gpus;
+      v_nodes := v_nodes - v_cand.num_nodes;
+      EXIT WHEN cardinality(v_ids) >= p_limit;
+    END LOOP;
   END IF;
-
-  FOR v_cand IN
-    SELECT j.id, j.num_cpus, j.memory_bytes, j.num_gpus, j.num_nodes FROM sluice.jobs j
-     WHERE j.workflow_id = v_workflow_id AND j.status = 'ready'
-       AND sluice.jobs_fit(j, v_scheduler_id, p_max_runtime_seconds, true, v_cpus, v_mem, v_gpus, v_nodes)
-     ORDER BY j.num_gpus DESC, j.runtime_seconds DESC, j.memory_bytes DESC, j.num_cpus DESC, j.id
-     LIMIT 1000
-  LOOP
-    CONTINUE WHEN v_cand.num_cpus > v_cpus OR v_cand.memory_bytes > v_mem
-               OR v_cand.num_gpus > v_gpus OR v_cand.num_nodes > v_nodes;
-    PERFORM 1 FROM sluice.jobs WHERE id = v_cand.id AND status = 'ready' FOR UPDATE SKIP LOCKED;
-    CONTINUE WHEN NOT FOUND;
-    v_ids := v_ids || v_cand.id;
-    v_cpus := v_cpus - v_cand.num_cpus;
-    v_mem := v_mem - v_cand.memory_bytes;
-    v_gpus := v_gpus - v_cand.num_gpus;
-    v_nodes := v_nodes - v_cand.num_nodes;
-    EXIT WHEN cardinality(v_ids) >= p_limit;
-  END LOOP;
 
   IF cardinality(v_ids) = 0 THEN
     RETURN;
   END IF;
   RETURN QUERY
-  UPDATE sluice.jobs j
-     SET status = 'pending', worker_id = p_worker_id, attempt = j.attempt + 1,
-         claimed_at = now(), started_at = NULL
-   WHERE j.id = ANY (v_ids)
-  RETURNING j.*;
+  WITH claimed AS (
+    UPDATE sluice.jobs j
+       SET status = 'running', worker_id = p_worker_id, attempt = j.attempt + 1,
+           claimed_at = now(), started_at = now()
+     WHERE j.id = ANY (v_ids)
+    RETURNING j.*
+  ), logged AS (
+    INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
+    SELECT workflow_id, 'job_started', id, p_worker_id, jsonb_build_object('attempt', attempt)
+      FROM claimed
+  )
+  SELECT * FROM claimed;
 END $$;
 
 -- Whether any job of the worker's workflow that has not started yet (uninitialized, blocked or

@@ -216,10 +216,11 @@ describe('sluice worker processes', { timeout: 120_000 }, () => {
         cwd: dir,
       },
     );
-    await waitFor('the job to run', async () => (await jobStatuses(id)).stuck === 'running');
+    // A claim records the job running before its process starts: wait for the process itself.
+    await waitFor('the job to run', async () => existsSync(path.join(dir, 'stuck.pid')));
+    expect((await jobStatuses(id)).stuck).toBe('running');
     w.child.kill('SIGKILL');
     await w.exited;
-    await waitFor('the job pid', async () => existsSync(path.join(dir, 'stuck.pid')));
     process.kill(Number(readFileSync(path.join(dir, 'stuck.pid'), 'utf8')), 'SIGKILL');
     const status = await waitFor('the worker to be declared lost', async () => {
       const r = await runCli(['workflows', 'status', String(id), '--json'], { env: env() });

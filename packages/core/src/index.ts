@@ -10,10 +10,15 @@ export {
   actionsList,
   type ClaimedAction,
 } from './db/action-repository.js';
-export { type ActionRunOutcome, actionRunsFinish } from './db/action-run-repository.js';
+export {
+  type ActionRunOutcome,
+  actionRunsFinish,
+  actionRunsOwned,
+  actionRunsRelease,
+} from './db/action-run-repository.js';
 export {
   type AllocationRequest,
-  allocationsCancel,
+  allocationsCanceledNow,
   allocationsCreate,
   allocationsList,
   allocationsMarkFailed,
@@ -32,12 +37,14 @@ export { eventsList } from './db/event-repository.js';
 export {
   type ClaimLimits,
   type JobCompletion,
+  type JobExecution,
   type JobListRow,
   jobsAnyRunnable,
   jobsClaimReady,
   jobsComplete,
   jobsList,
-  jobsStart,
+  jobsOwned,
+  jobsRequeue,
   jobsStatuses,
 } from './db/job-repository.js';
 export {
@@ -68,6 +75,7 @@ export type {
 export { type SlurmSchedulerWithDefaults, slurmSchedulersGet } from './db/slurm-scheduler-repository.js';
 export {
   type RegisteredWorker,
+  WORKERS_HEARTBEAT_SQL,
   type WorkerRegistration,
   workersAttachAllocation,
   workersHeartbeat,
@@ -80,6 +88,7 @@ export {
   type WorkflowState,
   workflowsCancel,
   workflowsDelete,
+  workflowsEnsureInitialized,
   workflowsGet,
   workflowsGetState,
   workflowsInitialize,

@@ -96,6 +96,7 @@ export const EVENT_KINDS = every<EventKind>()([
   'workflow_completed',
   'job_started',
   'job_finished',
+  'job_requeued',
   'worker_started',
   'worker_stopped',
   'worker_lost',

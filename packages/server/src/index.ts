@@ -1,1 +1,1 @@
-export * from './app.js';
+export { type BuildAppOptions, buildApp, JobsQuery, WorkflowParams } from './app.js';

@@ -83,15 +83,19 @@ export async function allocationsList(db: Db, workflowId: number): Promise<Alloc
   return rows as AllocationRow[];
 }
 
-/** Marks the workflow's queued and running allocations canceled; returns their Slurm job ids. */
-export async function allocationsCancel(db: Db, workflowId: number): Promise<string[]> {
+/**
+ * Slurm job ids of the allocations that canceling the workflow canceled in this transaction
+ * (tg_workflows__30_cancel_allocations): call it in the transaction that canceled, then scancel.
+ */
+export async function allocationsCanceledNow(db: Db, workflowId: number): Promise<string[]> {
   const rows = await db
-    .updateTable('sluice.scheduled_compute_nodes')
-    .set({ status: 'canceled', finished_at: sql`now()` })
+    .selectFrom('sluice.scheduled_compute_nodes')
+    .select('slurm_job_id')
     .where('workflow_id', '=', workflowId)
-    .where('status', 'in', ['pending', 'active'])
+    .where('status', '=', 'canceled')
+    .where('finished_at', '=', sql<Date>`now()`)
     .where('slurm_job_id', 'is not', null)
-    .returning('slurm_job_id')
+    .orderBy('id')
     .execute();
   return rows.map((x) => x.slurm_job_id as string);
 }

@@ -27,7 +27,7 @@ export type SluiceActionType = "run_commands" | "schedule_nodes";
 
 export type SluiceAllocationStatus = "active" | "canceled" | "complete" | "failed" | "pending";
 
-export type SluiceEventKind = "action_finished" | "action_pending" | "action_started" | "job_finished" | "job_started" | "worker_lost" | "worker_started" | "worker_stopped" | "workflow_canceled" | "workflow_completed" | "workflow_created" | "workflow_initialized" | "workflow_reinitialized" | "workflow_reset";
+export type SluiceEventKind = "action_finished" | "action_pending" | "action_started" | "job_finished" | "job_requeued" | "job_started" | "worker_lost" | "worker_started" | "worker_stopped" | "workflow_canceled" | "workflow_completed" | "workflow_created" | "workflow_initialized" | "workflow_reinitialized" | "workflow_reset";
 
 export type SluiceJobStatus = "blocked" | "canceled" | "completed" | "disabled" | "failed" | "pending" | "ready" | "running" | "terminated" | "uninitialized";
 
@@ -280,6 +280,7 @@ export interface SluiceWorkflowActionJobs {
 
 export interface SluiceWorkflowActions {
   action_type: SluiceActionType;
+  claimed_run_id: number | null;
   commands: string[] | null;
   id: Generated<number>;
   max_parallel_jobs: number | null;

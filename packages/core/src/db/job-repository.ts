@@ -22,15 +22,30 @@ export async function jobsClaimReady(db: Db, c: ClaimLimits): Promise<JobRow[]> 
   return r.rows;
 }
 
-export async function jobsStart(
-  db: Db,
-  workerId: number,
-  starts: { jobId: number; startedAt: Date }[],
-): Promise<number[]> {
-  if (starts.length === 0) return [];
+/** An execution a worker holds: a job and the attempt of its claim. */
+export interface JobExecution {
+  jobId: number;
+  attempt: number;
+}
+
+/** The executions the database says this worker holds (running jobs claimed by it). */
+export async function jobsOwned(db: Db, workerId: number): Promise<JobExecution[]> {
+  const rows = await db
+    .selectFrom('sluice.jobs')
+    .select(['id', 'attempt'])
+    .where('worker_id', '=', workerId)
+    .where(sql<boolean>`sluice.job_status_is_active(status)`)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ jobId: r.id, attempt: r.attempt }));
+}
+
+/** Gives back executions the worker holds but does not run (a claim whose reply was lost). */
+export async function jobsRequeue(db: Db, workerId: number, executions: JobExecution[]): Promise<number[]> {
+  if (executions.length === 0) return [];
   const r = await sql<{ id: number }>`
-    SELECT id FROM sluice.jobs_start(${workerId}, ${starts.map((s) => s.jobId)}::bigint[],
-      ${starts.map((s) => s.startedAt)}::timestamptz[]) AS id`.execute(db);
+    SELECT id FROM sluice.jobs_requeue(${workerId}, ${executions.map((e) => e.jobId)}::bigint[],
+      ${executions.map((e) => e.attempt)}::int[]) AS id`.execute(db);
   return r.rows.map((x) => x.id);
 }
 
@@ -46,7 +61,7 @@ export interface JobCompletion {
   stderrPath: string | null;
 }
 
-/** Records a batch of finished executions in one transaction; returns the job ids accepted. */
+/** Records a batch of finished executions in one transaction; returns the job ids whose execution has a result now. */
 export async function jobsComplete(db: Db, workerId: number, done: JobCompletion[]): Promise<number[]> {
   if (done.length === 0) return [];
   const r = await sql<{ id: number }>`

@@ -93,6 +93,16 @@ export class NotificationListener {
     this.retryTimer.unref();
   }
 
+  /**
+   * Runs one statement on the listening connection. A worker's heartbeat goes this way: that
+   * connection is idle but for notifications, so a beat never queues behind slow work.
+   */
+  async query<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
+    const c = this.client;
+    if (!c) throw new Error('the notification connection is down');
+    return (await c.query<T>(text, values)).rows;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);

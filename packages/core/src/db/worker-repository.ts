@@ -31,6 +31,9 @@ export async function workersRegister(db: Db, w: WorkerRegistration): Promise<Re
   return row;
 }
 
+/** The heartbeat statement: returns the worker's status after the beat, null when it is no longer running. */
+export const WORKERS_HEARTBEAT_SQL = 'SELECT sluice.workers_heartbeat($1) AS s';
+
 /** Returns the worker's status after the beat, or null when it is no longer running. */
 export async function workersHeartbeat(db: Db, workerId: number): Promise<WorkerStatus | null> {
   const r = await sql<{ s: WorkerStatus | null }>`SELECT sluice.workers_heartbeat(${workerId}) AS s`.execute(db);

@@ -45,6 +45,11 @@ export function workflowsInitialize(db: Db, id: number): Promise<number> {
   return callInt(db, sql<{ n: number }>`SELECT sluice.workflows_initialize(${id}) AS n`);
 }
 
+/** Initializes the workflow unless a run has started; returns the current run id. */
+export function workflowsEnsureInitialized(db: Db, id: number): Promise<number> {
+  return callInt(db, sql<{ n: number }>`SELECT sluice.workflows_ensure_initialized(${id}) AS n`);
+}
+
 export function workflowsReinitialize(db: Db, id: number): Promise<number> {
   return callInt(db, sql<{ n: number }>`SELECT sluice.workflows_reinitialize(${id}) AS n`);
 }

@@ -7,10 +7,14 @@ export const WORKER_DEFAULTS = {
   outputDir: 'output',
   pollIntervalMs: 10_000,
   heartbeatIntervalMs: 5_000,
-  heartbeatTimeoutMs: 60_000,
+  // Dead workers are detected within this (plus a beat of whoever reaps them): under 30 s, and
+  // four beats of slack before a healthy worker could be taken for dead.
+  heartbeatTimeoutMs: 20_000,
   terminationGraceMs: 10_000,
   claimBatchSize: 64,
   databaseOutageMs: 300_000,
+  /** once stopping, how long a worker keeps trying to record what it ran */
+  shutdownWriteMs: 30_000,
   /** claim no job that would end within this long of the allocation's end */
   endBufferSeconds: 60,
   /** an allocation must not hold nodes idle: its worker leaves after this long with nothing to do */
@@ -65,6 +69,7 @@ export async function resolveWorkerOptions(
     terminationGraceMs: request.terminationGraceMs ?? WORKER_DEFAULTS.terminationGraceMs,
     claimBatchSize: WORKER_DEFAULTS.claimBatchSize,
     databaseOutageMs: WORKER_DEFAULTS.databaseOutageMs,
+    shutdownWriteMs: WORKER_DEFAULTS.shutdownWriteMs,
     scheduledNodeId: request.scheduledNodeId ?? null,
     endsAt: allocation?.endsAt ? new Date(allocation.endsAt.getTime() - endBufferMs) : null,
     idleTimeoutMs: request.idleTimeoutMs ?? (inAllocation ? WORKER_DEFAULTS.allocationIdleTimeoutMs : null),

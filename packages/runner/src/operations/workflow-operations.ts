@@ -1,5 +1,5 @@
 import {
-  allocationsCancel,
+  allocationsCanceledNow,
   JOB_STATUSES,
   type JobStatus,
   type ResolvedWorkflow,
@@ -8,8 +8,8 @@ import {
   workersReap,
   workflowsCancel,
   workflowsCreate,
+  workflowsEnsureInitialized,
   workflowsGet,
-  workflowsInitialize,
   workflowsResetStatus,
 } from '@sluice/core';
 import type { SlurmClient } from '../slurm/slurm-client.js';
@@ -53,9 +53,11 @@ export async function ensureWorkflow(
     id = await createWorkflow(h, spec);
     created = true;
   }
-  const initialized = (await workflowsGet(h.db, id)).run_id === 0;
-  if (initialized) await workflowsInitialize(h.db, id);
-  return { id, created, initialized };
+  const before = (await workflowsGet(h.db, id)).run_id;
+  // Initializes only if no run has started, under the workflow's lock: two `run ID` at once on a
+  // new workflow both go on.
+  const runId = await workflowsEnsureInitialized(h.db, id);
+  return { id, created, initialized: before === 0 && runId === 1 };
 }
 
 export interface CancelOutcome {
@@ -65,10 +67,15 @@ export interface CancelOutcome {
   problem: string | null;
 }
 
-/** Cancels the workflow's unfinished jobs, marks its allocations canceled, then scancels them. */
+/**
+ * Cancels the workflow's unfinished jobs and its queued and running allocations in one
+ * transaction, then scancels those allocations.
+ */
 export async function cancelWorkflow(h: SluiceDb, id: number, slurm: SlurmClient): Promise<CancelOutcome> {
-  const jobs = await workflowsCancel(h.db, id);
-  const allocations = await allocationsCancel(h.db, id);
+  const { jobs, allocations } = await h.db.transaction().execute(async (trx) => ({
+    jobs: await workflowsCancel(trx, id),
+    allocations: await allocationsCanceledNow(trx, id),
+  }));
   const problem = await slurm.cancel(allocations);
   return { jobs, allocations, problem };
 }

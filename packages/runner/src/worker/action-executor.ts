@@ -23,13 +23,47 @@ export interface ActionContext {
   nodePath: string;
   cliPath: string;
   slurm: SlurmClient;
+  /** aborted when the worker must stop the action (a signal, or it fenced itself) */
+  signal?: AbortSignal;
+  /** after SIGTERM to a stopped action's command, how long before SIGKILL */
+  terminationGraceMs?: number;
 }
 
-function runCommand(command: string, cwd: string, env: NodeJS.ProcessEnv, out: number, err: number): Promise<number> {
+/**
+ * One command in a process group of its own, so that stopping the action stops everything the
+ * command started: SIGTERM on abort, SIGKILL after the grace.
+ */
+function runCommand(
+  command: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  out: number,
+  err: number,
+  ctx: ActionContext,
+): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', command], { cwd, env, stdio: ['ignore', out, err] });
-    child.once('error', () => resolve(127));
-    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
+    const child = spawn('bash', ['-c', command], { cwd, env, stdio: ['ignore', out, err], detached: true });
+    const killGroup = (sig: NodeJS.Signals) => {
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      try {
+        process.kill(-child.pid, sig);
+      } catch {
+        // The group is already gone.
+      }
+    };
+    let grace: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      killGroup('SIGTERM');
+      grace = setTimeout(() => killGroup('SIGKILL'), ctx.terminationGraceMs ?? 10_000);
+    };
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    const done = (code: number) => {
+      ctx.signal?.removeEventListener('abort', onAbort);
+      if (grace) clearTimeout(grace);
+      resolve(code);
+    };
+    child.once('error', () => done(127));
+    child.once('exit', (code, signal) => done(code ?? (signal ? 128 + 15 : 1)));
   });
 }
 
@@ -56,7 +90,29 @@ async function runCommands(action: ClaimedAction, ctx: ActionContext): Promise<A
   };
   try {
     for (const command of action.commands ?? []) {
-      const code = await runCommand(command, outputDir, env, out, err);
+      if (ctx.signal?.aborted) {
+        writeSync(err, `sluice: stopped before: ${command}\n`);
+        return {
+          succeeded: false,
+          exitCode: null,
+          failedCommand: command,
+          message: 'stopped by the worker before it finished',
+          stdoutPath,
+          stderrPath,
+        };
+      }
+      const code = await runCommand(command, outputDir, env, out, err, ctx);
+      if (ctx.signal?.aborted) {
+        writeSync(err, `sluice: stopped (exit ${code}): ${command}\n`);
+        return {
+          succeeded: false,
+          exitCode: code,
+          failedCommand: command,
+          message: 'stopped by the worker before it finished',
+          stdoutPath,
+          stderrPath,
+        };
+      }
       if (code !== 0) {
         writeSync(err, `sluice: command exited with ${code}: ${command}\n`);
         return {

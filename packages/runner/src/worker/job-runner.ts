@@ -2,9 +2,9 @@ import path from 'node:path';
 import {
   type FinishedJobStatus,
   type JobCompletion,
+  type JobExecution,
   type JobRow,
   jobsComplete,
-  jobsStart,
   type SluiceDb,
 } from '@sluice/core';
 import { retryWithBackoff } from '../retry.js';
@@ -27,18 +27,24 @@ export interface JobRunnerContext {
   log: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
   /** called after each batch of results is written: the loop may claim again */
   onRecorded: () => void;
-  /** true once the worker gave up on the database: stop retrying result writes soon */
+  /** true once results need not be retried any longer (the worker gave up, or must be gone) */
   givingUp: () => boolean;
 }
 
+const key = (e: { jobId: number; attempt: number }) => `${e.jobId}:${e.attempt}`;
+
 /**
- * The jobs one worker runs: their processes, their starts, and their completions, written in
- * batches. Completions that arrive while a batch is being written wait for the next one, so a
- * busy worker records many per transaction and an idle one records each at once.
+ * The jobs one worker runs: their processes and their completions, written in batches. A claim
+ * has already recorded each job as running. Completions that arrive while a batch is being
+ * written wait for the next one, so a busy worker records many per transaction and an idle one
+ * records each at once. Writing a batch is idempotent (one result per execution), so a batch
+ * whose reply was lost is simply written again.
  */
 export class JobRunner {
   readonly running = new Map<number, RunningJob>();
   private readonly completions: JobCompletion[] = [];
+  /** executions whose completion is being written right now */
+  private readonly writing = new Set<string>();
   private flushing: Promise<void> | null = null;
   jobsRun = 0;
 
@@ -47,6 +53,14 @@ export class JobRunner {
   /** Nothing running and nothing left to record. */
   get idle(): boolean {
     return this.running.size === 0 && this.completions.length === 0 && !this.flushing;
+  }
+
+  /** Every execution this worker still answers for: running, or finished and not yet recorded. */
+  held(): Set<string> {
+    const out = new Set<string>(this.writing);
+    for (const r of this.running.values()) out.add(key({ jobId: r.job.id, attempt: r.job.attempt }));
+    for (const c of this.completions) out.add(key(c));
+    return out;
   }
 
   /** Resources the running jobs hold. */
@@ -62,14 +76,8 @@ export class JobRunner {
     return { cpus, memoryBytes, gpus };
   }
 
-  async start(jobs: JobRow[]): Promise<void> {
-    const starts: { jobId: number; startedAt: Date }[] = [];
-    // A quick job can exit before its start is written; its completion waits for that write,
-    // so that the job goes pending -> running -> done and its job_started event exists.
-    let recordStarts: () => void = () => {};
-    const startsRecorded = new Promise<void>((resolve) => {
-      recordStarts = resolve;
-    });
+  /** Starts the processes of jobs a claim just recorded as running. */
+  start(jobs: JobRow[]): void {
     const workerId = this.ctx.workerId();
     for (const job of jobs) {
       const base = path.join(this.ctx.outputDir, 'job_stdio', `wf${job.workflow_id}_job${job.id}_run${job.attempt}`);
@@ -100,8 +108,7 @@ export class JobRunner {
       const entry: RunningJob = { job, proc, startedAt, stdoutPath, stderrPath, stopAs: null };
       this.running.set(job.id, entry);
       this.jobsRun++;
-      starts.push({ jobId: job.id, startedAt });
-      void Promise.all([proc.exited, startsRecorded]).then(([exit]) => {
+      void proc.exited.then((exit) => {
         this.running.delete(job.id);
         const status = entry.stopAs ?? (exit.returnCode === 0 && !exit.error ? 'completed' : 'failed');
         const message = exit.error
@@ -120,24 +127,33 @@ export class JobRunner {
         );
       });
     }
-    try {
-      if (starts.length > 0) await jobsStart(this.ctx.handle.db, workerId, starts);
-    } finally {
-      recordStarts();
-    }
+  }
+
+  /**
+   * Stops the jobs running here that the database no longer counts as this worker's (canceled,
+   * reset, set by an admin, or ended by a reap): the worker must never run what it does not own.
+   */
+  stopDisowned(owned: readonly JobExecution[], graceMs: number): number {
+    const mine = new Set(owned.map(key));
+    const disowned = [...this.running.values()].filter(
+      (r) => !mine.has(key({ jobId: r.job.id, attempt: r.job.attempt })),
+    );
+    for (const r of disowned) this.stop(r, 'canceled', graceMs);
+    return disowned.length;
   }
 
   /** Stops every running job (SIGTERM to those that support it, SIGKILL to the rest, then to all after the grace). */
   async stopAll(stopAs: 'terminated' | 'canceled', graceMs: number): Promise<void> {
-    for (const r of this.running.values()) {
-      r.stopAs = stopAs;
-      r.proc.kill(r.job.supports_termination ? 'SIGTERM' : 'SIGKILL');
-    }
-    const grace = setTimeout(() => {
-      for (const r of this.running.values()) r.proc.kill('SIGKILL');
-    }, graceMs);
+    for (const r of this.running.values()) this.stop(r, stopAs, graceMs);
     await this.waitAll();
-    clearTimeout(grace);
+  }
+
+  /** SIGKILL at once to every job: the worker can no longer vouch for them (it fenced itself). */
+  killAll(): void {
+    for (const r of this.running.values()) {
+      r.stopAs = 'terminated';
+      r.proc.kill('SIGKILL');
+    }
   }
 
   async waitAll(): Promise<void> {
@@ -148,6 +164,14 @@ export class JobRunner {
   async flush(): Promise<void> {
     if (this.flushing) await this.flushing;
     await this.writeCompletions();
+  }
+
+  private stop(r: RunningJob, stopAs: 'terminated' | 'canceled', graceMs: number): void {
+    if (r.stopAs !== null) return;
+    r.stopAs = stopAs;
+    r.proc.kill(r.job.supports_termination ? 'SIGTERM' : 'SIGKILL');
+    const grace = setTimeout(() => r.proc.kill('SIGKILL'), graceMs);
+    void r.proc.exited.then(() => clearTimeout(grace));
   }
 
   private queueCompletion(
@@ -181,18 +205,21 @@ export class JobRunner {
   private async writeCompletions(): Promise<void> {
     while (this.completions.length > 0) {
       const batch = this.completions.splice(0, this.completions.length);
+      for (const c of batch) this.writing.add(key(c));
       try {
         await retryWithBackoff(() => jobsComplete(this.ctx.handle.db, this.ctx.workerId(), batch), {
-          initialDelayMs: 1000,
-          maxDelayMs: 1000,
+          initialDelayMs: 200,
+          maxDelayMs: 2000,
           // A worker that gave up on the database does not wait for it forever: once it is
           // declared lost, whoever reaps it records these jobs as terminated.
-          shouldStop: (attempt) => this.ctx.givingUp() && attempt >= 3,
+          shouldStop: () => this.ctx.givingUp(),
           onRetry: (e) => this.ctx.log('error', `recording ${batch.length} result(s) failed, will retry: ${errMsg(e)}`),
         });
       } catch (e) {
         this.ctx.log('error', `could not record ${batch.length} result(s): ${errMsg(e)}`);
         return;
+      } finally {
+        for (const c of batch) this.writing.delete(key(c));
       }
     }
   }
@@ -201,3 +228,5 @@ export class JobRunner {
 export function errMsg(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+export { key as executionKey };

@@ -8,11 +8,14 @@ import {
   type JobRow,
   jobsAnyRunnable,
   jobsClaimReady,
-  jobsStatuses,
+  jobsOwned,
+  jobsRequeue,
   MAIN_LOOP_TRIGGER_TYPES,
   NotificationListener,
   openPool,
   type SluiceDb,
+  WORKERS_HEARTBEAT_SQL,
+  type WorkerStatus,
   workersAttachAllocation,
   workersHeartbeat,
   workersReap,
@@ -23,7 +26,8 @@ import {
 import { retryWithBackoff } from '../retry.js';
 import type { SlurmClient } from '../slurm/slurm-client.js';
 import { ActionRunner } from './action-runner.js';
-import { errMsg, JobRunner } from './job-runner.js';
+import { Heartbeat } from './heartbeat.js';
+import { errMsg, executionKey, JobRunner } from './job-runner.js';
 import { detectMachineResources } from './machine-resources.js';
 import { Wakeup } from './wakeup.js';
 
@@ -43,14 +47,16 @@ export interface WorkerOptions {
   timeLimitSeconds: number | null;
   pollIntervalMs: number;
   heartbeatIntervalMs: number;
-  /** others may declare this worker lost after this much silence */
+  /** others may declare this worker lost after this much silence; it fences itself before */
   heartbeatTimeoutMs: number;
-  /** after SIGTERM to jobs that support termination, how long before SIGKILL */
+  /** after SIGTERM to jobs that support termination (and to actions), how long before SIGKILL */
   terminationGraceMs: number;
   /** most jobs claimed in one transaction */
   claimBatchSize: number;
   /** how long the worker keeps retrying through database errors before it gives up */
   databaseOutageMs: number;
+  /** once stopping, how long it keeps trying to record what it ran before it leaves anyway */
+  shutdownWriteMs: number;
   /** the worker runs inside this Slurm allocation (a scheduled_compute_nodes row) */
   scheduledNodeId: number | null;
   /** when the worker must be gone (a Slurm allocation's end); claims only jobs that fit before it */
@@ -77,6 +83,7 @@ export type WorkerExitReason =
   | 'signal'
   | 'nothing-runnable'
   | 'lost'
+  | 'fenced'
   | 'time-limit'
   | 'idle'
   | 'error';
@@ -103,15 +110,20 @@ export class Worker {
   private readonly log: NonNullable<WorkerOptions['log']>;
   private readonly handle: SluiceDb;
   private readonly listener: NotificationListener;
+  private readonly heartbeat: Heartbeat;
   private readonly wake = new Wakeup();
   private readonly jobs: JobRunner;
   private readonly actions: ActionRunner;
   private idleSince = Date.now();
-  private heartbeatTimer: NodeJS.Timeout | null = null;
   private stopReason: WorkerExitReason | null = null;
+  /** when the worker, stopping, stops retrying writes (0: not stopping) */
+  private writeDeadline = 0;
   private workflowChanged = true;
   /** false only after a claim found no action, until a notification or a poll says otherwise */
   private actionsMaybePending = true;
+  /** set after a database error: what the database says the worker holds may differ from what it runs */
+  private mustReconcile = false;
+  private lastMaintenance = 0;
   private endsAt: Date | null = null;
 
   constructor(options: WorkerOptions) {
@@ -124,15 +136,21 @@ export class Worker {
       numNodes: options.numNodes ?? machine.numNodes,
     };
     this.log = options.log ?? (() => {});
-    this.handle = openPool(options.url, { max: 3, applicationName: 'sluice-worker' });
+    // One connection for claims, completions and actions, which batch through it; the listener
+    // holds the other (and carries the heartbeat).
+    this.handle = openPool(options.url, { max: 1, applicationName: 'sluice-worker' });
     const signal = () => this.wake.signal();
+    const givingUp = () =>
+      this.stopReason === 'error' ||
+      this.stopReason === 'fenced' ||
+      (this.writeDeadline > 0 && Date.now() > this.writeDeadline);
     this.jobs = new JobRunner({
       handle: this.handle,
       workerId: () => this.workerId,
       outputDir: options.outputDir,
       log: this.log,
       onRecorded: signal,
-      givingUp: () => this.stopReason === 'error',
+      givingUp,
     });
     this.actions = new ActionRunner({
       handle: this.handle,
@@ -141,8 +159,10 @@ export class Worker {
       outputDir: options.outputDir,
       cliPath: options.cliPath ?? process.argv[1] ?? '',
       slurm: options.slurm,
+      terminationGraceMs: options.terminationGraceMs,
       log: this.log,
       onFinished: signal,
+      givingUp,
     });
     this.listener = new NotificationListener({
       url: options.url,
@@ -157,6 +177,17 @@ export class Worker {
         if (s === 'disconnected')
           this.log('warn', `notification connection lost (${err?.message ?? 'closed'}); polling until it is back`);
       },
+    });
+    this.heartbeat = new Heartbeat({
+      intervalMs: options.heartbeatIntervalMs,
+      timeoutMs: options.heartbeatTimeoutMs,
+      beat: () => this.beat(),
+      onLost: () => {
+        this.log('error', `worker ${this.workerId} was declared lost by another process; stopping its jobs`);
+        this.requestStop('lost');
+      },
+      onFence: () => this.fence(),
+      log: this.log,
     });
   }
 
@@ -176,6 +207,7 @@ export class Worker {
         this.opts.endsAt ? this.opts.endsAt.getTime() : null,
       ].filter((x): x is number => x !== null);
       if (limits.length > 0) this.endsAt = new Date(Math.min(...limits));
+      const registeredAt = performance.now();
       const reg = await workersRegister(db, {
         workflowId: this.opts.workflowId,
         hostname: os.hostname(),
@@ -187,23 +219,27 @@ export class Worker {
         heartbeatTimeoutSeconds: this.opts.heartbeatTimeoutMs / 1000,
       });
       this.workerId = reg.id;
+      this.heartbeat.start(registeredAt);
       if (this.opts.scheduledNodeId) await workersAttachAllocation(db, this.workerId, this.opts.scheduledNodeId);
       this.log('info', `worker ${this.workerId} registered for workflow ${this.opts.workflowId}`);
       await this.listener.start();
-      this.startHeartbeat();
       this.state = 'running';
       await this.mainLoop();
       this.state = 'draining';
       await this.drain();
     } finally {
       this.state = 'stopping';
-      if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+      this.heartbeat.stop();
+      this.writeDeadline ||= Date.now() + this.opts.shutdownWriteMs;
       await this.jobs.flush().catch((e) => this.log('error', `recording results failed: ${errMsg(e)}`));
-      if (this.workerId && this.stopReason !== 'lost') {
-        await workersStop(db, this.workerId).catch((e) => this.log('warn', `deregistering failed: ${errMsg(e)}`));
+      // A fenced worker may not speak for its jobs any more: whoever reaps it records them.
+      if (this.workerId && this.stopReason !== 'lost' && this.stopReason !== 'fenced') {
+        await this.bounded(workersStop(db, this.workerId)).catch((e) =>
+          this.log('warn', `deregistering failed: ${errMsg(e)}`),
+        );
       }
       await this.listener.stop();
-      await this.handle.close();
+      await this.bounded(this.handle.close()).catch(() => {});
       this.state = 'stopped';
     }
     return {
@@ -212,6 +248,32 @@ export class Worker {
       jobsRun: this.jobs.jobsRun,
       actionsRun: this.actions.actionsRun,
     };
+  }
+
+  /** A write while stopping: given up on at the write deadline, so that a dead database cannot hold the exit. */
+  private bounded<T>(p: Promise<T>): Promise<T> {
+    const left = Math.max(0, this.writeDeadline - Date.now());
+    return Promise.race([
+      p,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('gave up waiting for the database')), left)),
+    ]);
+  }
+
+  /** The heartbeat's statement, on the listener's idle connection when it is up, else through the pool. */
+  private async beat(): Promise<WorkerStatus | null> {
+    if (this.listener.connected) {
+      const rows = await this.listener.query<{ s: WorkerStatus | null }>(WORKERS_HEARTBEAT_SQL, [this.workerId]);
+      return rows[0]?.s ?? null;
+    }
+    return workersHeartbeat(this.handle.db, this.workerId);
+  }
+
+  /** The worker can no longer show it is alive: it stops everything now, before anyone runs its jobs elsewhere. */
+  private fence(): void {
+    this.stopReason = 'fenced';
+    this.jobs.killAll();
+    this.actions.close();
+    this.wake.signal();
   }
 
   private async mainLoop(): Promise<void> {
@@ -227,6 +289,7 @@ export class Worker {
             this.log('warn', `database error, retrying in ${delayMs} ms: ${errMsg(e)}`);
             this.workflowChanged = true;
             this.actionsMaybePending = true;
+            this.mustReconcile = true;
           },
         });
       } catch (e) {
@@ -236,16 +299,22 @@ export class Worker {
         break;
       }
       if (busy || this.stopReason !== null) continue;
-      if (!(await this.wake.wait(this.opts.pollIntervalMs))) {
+      const untilMaintenance = this.lastMaintenance + this.opts.heartbeatIntervalMs - Date.now();
+      if (!(await this.wake.wait(Math.max(1, Math.min(this.opts.pollIntervalMs, untilMaintenance))))) {
         // The poll: whatever a missed notification would have said.
-        this.workflowChanged = true;
-        this.actionsMaybePending = true;
+        if (untilMaintenance >= this.opts.pollIntervalMs) {
+          this.workflowChanged = true;
+          this.actionsMaybePending = true;
+        }
       }
     }
   }
 
   /** One turn of the loop; true when it started work and should go round again at once. */
   private async step(): Promise<boolean> {
+    if (this.mustReconcile || Date.now() - this.lastMaintenance >= this.opts.heartbeatIntervalMs) {
+      await this.maintain();
+    }
     if (this.workflowChanged) {
       this.workflowChanged = false;
       const wf = await workflowsGetState(this.handle.db, this.opts.workflowId);
@@ -266,7 +335,7 @@ export class Worker {
     }
     const claimed = await this.claim();
     if (claimed.length > 0) {
-      await this.jobs.start(claimed);
+      this.jobs.start(claimed);
       return true;
     }
     if (this.jobs.running.size > 0 || this.actions.busy) this.idleSince = Date.now();
@@ -280,6 +349,29 @@ export class Worker {
       if (reason) this.stopReason = reason;
     }
     return false;
+  }
+
+  /**
+   * Every heartbeat interval, and after any database error: declare silent workers lost, and
+   * make what this worker runs agree with what the database says it holds. Jobs it runs that are
+   * no longer its own (canceled, reset, ended by a reap) are stopped; claims whose reply was lost
+   * (the database says it holds them, it runs nothing for them) are given back.
+   */
+  private async maintain(): Promise<void> {
+    const db = this.handle.db;
+    await workersReap(db, this.opts.workflowId);
+    const owned = await jobsOwned(db, this.workerId);
+    const stopped = this.jobs.stopDisowned(owned, this.opts.terminationGraceMs);
+    if (stopped > 0) this.log('warn', `stopped ${stopped} job(s) that are no longer this worker's`);
+    if (this.mustReconcile) {
+      const held = this.jobs.held();
+      const unknown = owned.filter((e) => !held.has(executionKey(e)));
+      const requeued = await jobsRequeue(db, this.workerId, unknown);
+      if (requeued.length > 0) this.log('warn', `gave back ${requeued.length} job claim(s) it never received`);
+      await this.actions.releaseUnknown();
+      this.mustReconcile = false;
+    }
+    this.lastMaintenance = Date.now();
   }
 
   /** Why an idle worker should leave, or null to keep waiting. The tables decide, not an empty claim. */
@@ -322,12 +414,12 @@ export class Worker {
   }
 
   private async claim(): Promise<JobRow[]> {
-    const claimLimits = { workerId: this.workerId, maxRuntimeSeconds: this.remainingSeconds() };
+    const base = { workerId: this.workerId, maxRuntimeSeconds: this.remainingSeconds() };
     if (this.opts.maxParallelJobs) {
       const limit = Math.min(this.opts.maxParallelJobs - this.jobs.running.size, this.opts.claimBatchSize);
       if (limit <= 0) return [];
       return jobsClaimReady(this.handle.db, {
-        ...claimLimits,
+        ...base,
         limit,
         useResources: false,
         freeCpus: 0,
@@ -344,7 +436,7 @@ export class Worker {
     };
     if (free.cpus < 0 || free.mem < 0) return [];
     return jobsClaimReady(this.handle.db, {
-      ...claimLimits,
+      ...base,
       limit: this.opts.claimBatchSize,
       useResources: true,
       freeCpus: free.cpus,
@@ -354,50 +446,36 @@ export class Worker {
     });
   }
 
-  private startHeartbeat(): void {
-    this.heartbeatTimer = setInterval(() => {
-      void this.beat();
-    }, this.opts.heartbeatIntervalMs);
-  }
-
-  private async beat(): Promise<void> {
-    const db = this.handle.db;
-    try {
-      const status = await workersHeartbeat(db, this.workerId);
-      if (status !== 'running') {
-        this.log('error', `worker ${this.workerId} was declared lost by another process; stopping its jobs`);
-        this.requestStop('lost');
-        return;
-      }
-      await workersReap(db, this.opts.workflowId);
-      if (this.jobs.running.size > 0) {
-        // A canceled workflow's running jobs must stop even if the NOTIFY was missed.
-        const statuses = await jobsStatuses(db, [...this.jobs.running.keys()]);
-        if ([...statuses.values()].some((s) => s === 'canceled')) {
-          this.workflowChanged = true;
-          this.wake.signal();
-        }
-      }
-    } catch (e) {
-      this.log('warn', `heartbeat failed: ${errMsg(e)}`);
-    }
-  }
-
   /** Stops what is still running according to why the worker leaves, then waits for it. */
   private async drain(): Promise<void> {
     const reason = this.stopReason;
+    if (reason === 'fenced') {
+      await this.jobs.waitAll();
+      await this.actions.waitAll();
+      return;
+    }
     if (this.jobs.running.size > 0 && reason !== 'complete' && reason !== 'nothing-runnable') {
       this.log('info', `stopping ${this.jobs.running.size} running job(s) (${reason})`);
+      if (reason === 'signal' || reason === 'lost' || reason === 'error') this.actions.stopAll();
       await this.jobs.stopAll(reason === 'canceled' ? 'canceled' : 'terminated', this.opts.terminationGraceMs);
     } else {
+      if (reason === 'signal' || reason === 'lost' || reason === 'error') this.actions.stopAll();
       await this.jobs.waitAll();
     }
+    this.writeDeadline = Date.now() + this.opts.shutdownWriteMs;
     await this.jobs.flush();
     await this.actions.waitAll();
-    if (reason === 'lost') return;
+    if (reason === 'lost' || reason === 'error') return;
     if (reason === 'complete' || reason === 'canceled' || reason === 'nothing-runnable') {
       await this.actions.runToEnd(MAIN_LOOP_TRIGGER_TYPES);
     }
-    await this.actions.runToEnd(['on_worker_complete']);
+    // After a signal the worker still runs its on_worker_complete hooks, bounded like the rest.
+    try {
+      await this.bounded(this.actions.runToEnd(['on_worker_complete']));
+    } catch (e) {
+      this.log('warn', `on_worker_complete actions did not finish: ${errMsg(e)}`);
+      this.actions.stopAll();
+      await this.actions.waitAll();
+    }
   }
 }

@@ -1,0 +1,16 @@
+import { openPool, workflowsCreate, workflowsInitialize, jobsClaimReady, jobsComplete, workersRegister } from '/work/main/packages/core/dist/index.js';
+const url = process.argv[2]; const n = Number(process.argv[3]); const shape = process.argv[4];
+const h = openPool(url, { max: 1 }); await h.pool.query("LOAD 'auto_explain'; SET auto_explain.log_min_duration = 200; SET auto_explain.log_nested_statements = on; SET auto_explain.log_analyze = on;");
+const rr = [{ name: 'default', numCpus: 1, numGpus: 0, numNodes: 1, memory: '1m', memoryBytes: 1 << 20, runtime: 'PT1M', runtimeSeconds: 60 }];
+const jobs = [];
+for (let i = 0; i <= n; i++) jobs.push({ name: `j${i}`, command: 'true', invocationScript: null, resourceRequirements: 'default', scheduler: null, cancelOnBlockingJobFailure: true, supportsTermination: false, dependsOn: i === 0 ? [] : shape === 'chain' ? [i - 1] : [0], inputFiles: [], outputFiles: [], inputUserData: [], outputUserData: [] });
+const wf = { name: 'c', description: null, user: null, project: null, metadata: null, resourceRequirements: rr, slurmSchedulers: [], slurmDefaults: {}, files: [], userData: [], jobs, actions: [] };
+const id = await workflowsCreate(h.db, wf); await workflowsInitialize(h.db, id);
+await h.pool.query('ANALYZE sluice.jobs; ANALYZE sluice.job_dependencies');
+const w = await workersRegister(h.db, { workflowId: id, hostname: 'x', pid: 1, osUser: null, numCpus: 1, memoryBytes: 1e9, numGpus: 0, numNodes: 1, maxParallelJobs: null, endsAt: null, heartbeatTimeoutSeconds: 600 });
+const [j] = await jobsClaimReady(h.db, { workerId: w.id, limit: 1, useResources: false, freeCpus: 0, freeMemoryBytes: 0, freeGpus: 0, freeNodes: 0, maxRuntimeSeconds: null });
+const t0 = performance.now();
+await jobsComplete(h.db, w.id, [{ jobId: j.id, attempt: j.attempt, status: 'failed', returnCode: 1, startedAt: new Date(), completedAt: new Date(), message: null, stdoutPath: null, stderrPath: null }]);
+console.log(shape, n, 'cascade ms', Math.round(performance.now() - t0));
+const r = await h.pool.query('SELECT status, count(*) FROM sluice.jobs WHERE workflow_id=$1 GROUP BY 1', [id]); console.log(r.rows);
+await h.close();
