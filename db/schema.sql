@@ -672,6 +672,7 @@ END $$;
 
 CREATE FUNCTION sluice.tg_jobs__count_actions() RETURNS trigger
     LANGUAGE plpgsql
+    SET jit TO 'off'
     AS $$
 DECLARE
   v_ids bigint[];
@@ -834,6 +835,7 @@ END $$;
 
 CREATE FUNCTION sluice.tg_jobs__status_change() RETURNS trigger
     LANGUAGE plpgsql
+    SET jit TO 'off'
     AS $$
 DECLARE
   v_ids bigint[];
@@ -866,10 +868,15 @@ BEGIN
    WHERE c.ns <> c.os;
 
   IF v_now_done IS NOT NULL OR v_now_undone IS NOT NULL THEN
-    -- Dependents are shared between concurrent completions: lock them in id order.
+    -- Dependents are shared between concurrent completions: lock them in id order. Only
+    -- waiting dependents (blocked, ready) are counted: a job's count matters while it waits,
+    -- and a run's start recounts every job it moves (workflows_start_run), so jobs that are done
+    -- or back to uninitialized are left alone (a 100k-job cascade would otherwise update every
+    -- canceled job a second time).
     PERFORM 1 FROM sluice.jobs j
      WHERE j.id IN (SELECT d.job_id FROM sluice.job_dependencies d
                      WHERE d.depends_on_job_id = ANY (coalesce(v_now_done, '{}') || coalesce(v_now_undone, '{}')))
+       AND j.status IN ('blocked', 'ready')
      ORDER BY j.id FOR NO KEY UPDATE;
 
     IF v_unsuccessful IS NOT NULL THEN
@@ -900,7 +907,7 @@ BEGIN
                     UNION ALL SELECT unnest(v_now_undone), 1) x
               JOIN sluice.job_dependencies d ON d.depends_on_job_id = x.id
              GROUP BY d.job_id) c
-     WHERE j.id = c.job_id AND c.delta <> 0;
+     WHERE j.id = c.job_id AND c.delta <> 0 AND j.status IN ('blocked', 'ready');
 
     SELECT array_agg(wf ORDER BY wf), array_agg(delta ORDER BY wf) INTO v_delta_wfs, v_deltas
       FROM (SELECT c.wf, sum(CASE WHEN sluice.job_status_is_done(c.ns) THEN -1 ELSE 1 END)::int AS delta
@@ -1391,6 +1398,7 @@ END $$;
 CREATE FUNCTION sluice.workflows_start_run(p_workflow_id bigint, p_kind sluice.event_kind) RETURNS integer
     LANGUAGE plpgsql
     SET work_mem TO '64MB'
+    SET jit TO 'off'
     AS $$
 DECLARE
   v_wf sluice.workflows;

@@ -144,7 +144,8 @@ CREATE TABLE sluice.jobs (
   runtime_seconds bigint NOT NULL,
   cancel_on_blocking_job_failure boolean NOT NULL DEFAULT true,
   supports_termination boolean NOT NULL DEFAULT false,
-  -- Dependencies not yet done; kept by tg_jobs__20_status_change.
+  -- Dependencies not yet done, while the job waits (blocked or ready): kept by
+  -- tg_jobs__20_status_change, recounted from the dependency rows when a run starts.
   unfinished_deps integer NOT NULL DEFAULT 0,
   worker_id bigint,
   -- Number of times the job has been claimed; names its output files and ties a result to it.
@@ -326,8 +327,12 @@ CREATE TRIGGER tg_jobs__10_count_deleted AFTER DELETE ON sluice.jobs
   REFERENCING OLD TABLE AS old_rows
   FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__count_deleted();
 
+-- jit off: the planner's estimates for transition tables and recursive cascades are far too
+-- high, and compiling those plans costs more than running them.
 CREATE FUNCTION sluice.tg_jobs__status_change() RETURNS trigger
-  LANGUAGE plpgsql AS $$
+  LANGUAGE plpgsql
+  SET jit = off
+  AS $$
 DECLARE
   v_ids bigint[];
   v_wfs bigint[];
@@ -359,10 +364,15 @@ BEGIN
    WHERE c.ns <> c.os;
 
   IF v_now_done IS NOT NULL OR v_now_undone IS NOT NULL THEN
-    -- Dependents are shared between concurrent completions: lock them in id order.
+    -- Dependents are shared between concurrent completions: lock them in id order. Only
+    -- waiting dependents (blocked, ready) are counted: a job's count matters while it waits,
+    -- and a run's start recounts every job it moves (workflows_start_run), so jobs that are done
+    -- or back to uninitialized are left alone (a 100k-job cascade would otherwise update every
+    -- canceled job a second time).
     PERFORM 1 FROM sluice.jobs j
      WHERE j.id IN (SELECT d.job_id FROM sluice.job_dependencies d
                      WHERE d.depends_on_job_id = ANY (coalesce(v_now_done, '{}') || coalesce(v_now_undone, '{}')))
+       AND j.status IN ('blocked', 'ready')
      ORDER BY j.id FOR NO KEY UPDATE;
 
     IF v_unsuccessful IS NOT NULL THEN
@@ -393,7 +403,7 @@ BEGIN
                     UNION ALL SELECT unnest(v_now_undone), 1) x
               JOIN sluice.job_dependencies d ON d.depends_on_job_id = x.id
              GROUP BY d.job_id) c
-     WHERE j.id = c.job_id AND c.delta <> 0;
+     WHERE j.id = c.job_id AND c.delta <> 0 AND j.status IN ('blocked', 'ready');
 
     SELECT array_agg(wf ORDER BY wf), array_agg(delta ORDER BY wf) INTO v_delta_wfs, v_deltas
       FROM (SELECT c.wf, sum(CASE WHEN sluice.job_status_is_done(c.ns) THEN -1 ELSE 1 END)::int AS delta
@@ -453,6 +463,7 @@ BEGIN
   IF v_unfinished IS NOT NULL THEN
     PERFORM 1 FROM sluice.jobs j
      WHERE j.id IN (SELECT d.job_id FROM sluice.job_dependencies d WHERE d.depends_on_job_id = ANY (v_unfinished))
+       AND j.status IN ('blocked', 'ready')
      ORDER BY j.id FOR NO KEY UPDATE;
     UPDATE sluice.jobs j
        SET unfinished_deps = j.unfinished_deps - c.n,
@@ -460,7 +471,7 @@ BEGIN
                          THEN 'ready'::sluice.job_status ELSE j.status END
       FROM (SELECT d.job_id, count(*)::int AS n FROM sluice.job_dependencies d
              WHERE d.depends_on_job_id = ANY (v_unfinished) GROUP BY d.job_id) c
-     WHERE j.id = c.job_id;
+     WHERE j.id = c.job_id AND j.status IN ('blocked', 'ready');
   END IF;
   -- No foreign key holds these (see job_dependencies): the rows pointing at the deleted jobs go here.
   DELETE FROM sluice.job_dependencies WHERE depends_on_job_id = ANY (v_gone);
@@ -496,6 +507,7 @@ CREATE FUNCTION sluice.workflows_start_run(p_workflow_id bigint, p_kind sluice.e
   RETURNS integer
   LANGUAGE plpgsql
   SET work_mem = '64MB'
+  SET jit = off
   AS $$
 DECLARE
   v_wf sluice.workflows;

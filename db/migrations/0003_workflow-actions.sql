@@ -149,7 +149,9 @@ BEGIN
 END $$;
 
 CREATE FUNCTION sluice.tg_jobs__count_actions() RETURNS trigger
-  LANGUAGE plpgsql AS $$
+  LANGUAGE plpgsql
+  SET jit = off
+  AS $$
 DECLARE
   v_ids bigint[];
   v_new_terminal boolean[];
