@@ -8,11 +8,11 @@ import {
   type SluiceDb,
 } from '@sluice/core';
 import { retryWithBackoff } from '../retry.js';
-import { JobProcess } from './job-process.js';
+import type { JobSupervisor, SupervisedJob } from './job-supervisor.js';
 
 export interface RunningJob {
   job: JobRow;
-  proc: JobProcess;
+  proc: SupervisedJob;
   startedAt: Date;
   stdoutPath: string;
   stderrPath: string;
@@ -22,6 +22,8 @@ export interface RunningJob {
 
 export interface JobRunnerContext {
   handle: SluiceDb;
+  /** starts the jobs' processes, off the worker's event loop, and outlives none of them */
+  supervisor: () => JobSupervisor;
   workerId: () => number;
   outputDir: string;
   log: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
@@ -84,38 +86,37 @@ export class JobRunner {
       const stdoutPath = path.resolve(`${base}.o`);
       const stderrPath = path.resolve(`${base}.e`);
       const startedAt = new Date();
-      let proc: JobProcess;
-      try {
-        proc = new JobProcess({
-          command: job.command,
-          invocationScript: job.invocation_script,
-          cwd: process.cwd(),
-          stdoutPath,
-          stderrPath,
-          env: {
-            ...process.env,
-            SLUICE_WORKFLOW_ID: String(job.workflow_id),
-            SLUICE_JOB_ID: String(job.id),
-            SLUICE_JOB_NAME: job.name,
-            SLUICE_OUTPUT_DIR: path.resolve(this.ctx.outputDir),
-            SLUICE_WORKER_ID: String(workerId),
-          },
-        });
-      } catch (e) {
-        this.queueCompletion(job, 'failed', null, startedAt, `could not start: ${errMsg(e)}`, null, null);
-        continue;
-      }
+      const proc = this.ctx.supervisor().spawn({
+        command: job.command,
+        invocationScript: job.invocation_script,
+        cwd: process.cwd(),
+        stdoutPath,
+        stderrPath,
+        env: {
+          ...process.env,
+          SLUICE_WORKFLOW_ID: String(job.workflow_id),
+          SLUICE_JOB_ID: String(job.id),
+          SLUICE_JOB_NAME: job.name,
+          SLUICE_OUTPUT_DIR: path.resolve(this.ctx.outputDir),
+          SLUICE_WORKER_ID: String(workerId),
+        },
+      });
       const entry: RunningJob = { job, proc, startedAt, stdoutPath, stderrPath, stopAs: null };
       this.running.set(job.id, entry);
       this.jobsRun++;
       void proc.exited.then((exit) => {
         this.running.delete(job.id);
-        const status = entry.stopAs ?? (exit.returnCode === 0 && !exit.error ? 'completed' : 'failed');
-        const message = exit.error
-          ? `could not start: ${exit.error.message}`
-          : exit.signal
-            ? `killed by ${exit.signal}`
-            : null;
+        // A job whose supervisor died was killed with it: its own outcome is unknown.
+        const status =
+          entry.stopAs ?? (exit.lost ? 'terminated' : exit.returnCode === 0 && !exit.error ? 'completed' : 'failed');
+        const message = exit.lost
+          ? (exit.error?.message ?? 'the job supervisor died')
+          : exit.error
+            ? `could not start: ${exit.error.message}`
+            : exit.signal
+              ? `killed by ${exit.signal}`
+              : null;
+        if (exit.leftovers) this.ctx.log('info', `job ${job.id} left processes behind; they were killed`);
         this.queueCompletion(
           job,
           status,

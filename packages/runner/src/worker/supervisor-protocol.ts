@@ -7,7 +7,7 @@ export const SUPERVISOR_PROTOCOL = 1;
 /** every job process inherits `SLUICE_SUPERVISOR_JOB=<supervisor pid>:<job token>` */
 export const JOB_MARKER = 'SLUICE_SUPERVISOR_JOB';
 
-/** How a job ended (the shape of job-process.ts's JobExit, plus what the supervisor adds). */
+/** How a job ended: its exit as a shell reports it, plus what the supervisor knows. */
 export interface JobExit {
   code: number | null;
   signal: NodeJS.Signals | null;

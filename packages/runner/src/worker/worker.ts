@@ -28,6 +28,7 @@ import type { SlurmClient } from '../slurm/slurm-client.js';
 import { ActionRunner } from './action-runner.js';
 import { Heartbeat } from './heartbeat.js';
 import { errMsg, executionKey, JobRunner } from './job-runner.js';
+import { JobSupervisor } from './job-supervisor.js';
 import { detectMachineResources } from './machine-resources.js';
 import { Wakeup } from './wakeup.js';
 
@@ -114,6 +115,7 @@ export class Worker {
   private readonly wake = new Wakeup();
   private readonly jobs: JobRunner;
   private readonly actions: ActionRunner;
+  private supervisor: JobSupervisor | null = null;
   private idleSince = Date.now();
   private stopReason: WorkerExitReason | null = null;
   /** when the worker, stopping, stops retrying writes (0: not stopping) */
@@ -146,6 +148,10 @@ export class Worker {
       (this.writeDeadline > 0 && Date.now() > this.writeDeadline);
     this.jobs = new JobRunner({
       handle: this.handle,
+      supervisor: () => {
+        if (!this.supervisor) throw new Error('internal: no job supervisor');
+        return this.supervisor;
+      },
       workerId: () => this.workerId,
       outputDir: options.outputDir,
       log: this.log,
@@ -202,6 +208,7 @@ export class Worker {
     try {
       await assertMigrated(this.handle);
       mkdirSync(path.join(this.opts.outputDir, 'job_stdio'), { recursive: true });
+      await this.startSupervisor();
       const limits = [
         this.opts.timeLimitSeconds ? Date.now() + this.opts.timeLimitSeconds * 1000 : null,
         this.opts.endsAt ? this.opts.endsAt.getTime() : null,
@@ -240,6 +247,7 @@ export class Worker {
       }
       await this.listener.stop();
       await this.bounded(this.handle.close()).catch(() => {});
+      await this.supervisor?.stop().catch((e) => this.log('warn', `stopping the job supervisor: ${errMsg(e)}`));
       this.state = 'stopped';
     }
     return {
@@ -257,6 +265,22 @@ export class Worker {
       p,
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error('gave up waiting for the database')), left)),
     ]);
+  }
+
+  /**
+   * The process that starts and watches this worker's jobs (packages/runner/supervisor): it kills
+   * them all if the worker dies, however it dies. If it dies itself, its jobs die with it (they
+   * are recorded terminated) and the worker starts a new one before it claims again.
+   */
+  private async startSupervisor(): Promise<void> {
+    this.supervisor = await JobSupervisor.start({
+      log: this.log,
+      onLost: (e) => {
+        this.log('error', `the job supervisor died (${e.message}); its jobs were killed`);
+        this.supervisor = null;
+        this.wake.signal();
+      },
+    });
   }
 
   /** The heartbeat's statement, on the listener's idle connection when it is up, else through the pool. */
@@ -333,6 +357,7 @@ export class Worker {
       this.actionsMaybePending = false;
       await this.actions.start(MAIN_LOOP_TRIGGER_TYPES);
     }
+    if (!this.supervisor) await this.startSupervisor();
     const claimed = await this.claim();
     if (claimed.length > 0) {
       this.jobs.start(claimed);
