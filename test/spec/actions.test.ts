@@ -218,7 +218,7 @@ describe('action validation names the action, the key and the value', () => {
     expectRefusal(
       withActions(`${start}    scheduler: gpu\n    scheduler_type: slurm\n`),
       'SPEC_INVALID',
-      'spec.yaml:13: actions[0]: schedule_nodes needs "num_allocations", an integer >= 1',
+      'spec.yaml:13: actions[0]: schedule_nodes needs "num_allocations" (required; Sluice does not default it to 1 as torc\'s code does)',
     );
     expectRefusal(
       withActions(`${start}    scheduler: gpu\n    scheduler_type: slurm\n    num_allocations: 0\n`),
@@ -254,7 +254,7 @@ describe('action validation names the action, the key and the value', () => {
     );
   });
 
-  it('requires job triggers to select jobs, and only job triggers', () => {
+  it('requires job triggers to select jobs, and lets every other trigger name the jobs it serves', () => {
     expectRefusal(
       withActions(`  - trigger_type: on_jobs_ready\n${RUN}`),
       'SPEC_INVALID',
@@ -266,15 +266,15 @@ describe('action validation names the action, the key and the value', () => {
       'spec.yaml:13: actions[0]: on_jobs_complete needs "jobs" and/or "job_name_regexes" to select the jobs it waits for',
     );
     for (const trigger of ['on_workflow_start', 'on_workflow_complete', 'on_worker_start', 'on_worker_complete']) {
+      const named = load(withActions(`  - trigger_type: ${trigger}\n    jobs: [report]\n${RUN}`));
+      expect(named.actions[0]?.jobs).toEqual([4]);
+      const matched = load(withActions(`  - trigger_type: ${trigger}\n    job_name_regexes: ["train_.*"]\n${RUN}`));
+      expect(matched.actions[0]?.jobs).toEqual([0, 1, 2, 3]);
+      expect(load(withActions(`  - trigger_type: ${trigger}\n${RUN}`)).actions[0]?.jobs).toEqual([]);
       expectRefusal(
-        withActions(`  - trigger_type: ${trigger}\n    jobs: [report]\n${RUN}`),
-        'SPEC_INVALID',
-        `spec.yaml:14: actions[0].jobs: ${trigger} actions take no jobs: only on_jobs_ready and on_jobs_complete select jobs`,
-      );
-      expectRefusal(
-        withActions(`  - trigger_type: ${trigger}\n    job_name_regexes: [".*"]\n${RUN}`),
-        'SPEC_INVALID',
-        `spec.yaml:14: actions[0].job_name_regexes: ${trigger} actions take no job_name_regexes: only on_jobs_ready and on_jobs_complete select jobs`,
+        withActions(`  - trigger_type: ${trigger}\n    jobs: [nope]\n${RUN}`),
+        'SPEC_UNKNOWN_REFERENCE',
+        'spec.yaml:14: actions[0].jobs[0]: unknown job "nope"',
       );
     }
   });

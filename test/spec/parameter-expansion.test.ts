@@ -159,6 +159,8 @@ jobs:
       scheduler: 'sched_big',
       cancelOnBlockingJobFailure: true,
       supportsTermination: false,
+      priority: 0,
+      failureHandler: null,
       dependsOn: [1, 5],
       inputFiles: ['in_big'],
       outputFiles: ['out_big'],

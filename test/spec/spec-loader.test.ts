@@ -141,8 +141,8 @@ describe('loading a spec that uses every key', () => {
           numNodes: 1,
           memory: '1m',
           memoryBytes: 1024 ** 2,
-          runtime: 'PT1H',
-          runtimeSeconds: 3600,
+          runtime: 'P0DT1M',
+          runtimeSeconds: 60,
         },
       ],
       slurmSchedulers: [
@@ -182,10 +182,10 @@ describe('loading a spec that uses every key', () => {
         { name: 'log_b', path: '/logs/b.log' },
       ],
       userData: [
-        { name: 'config', data: { lr: 0.1, layers: [1, 2] } },
-        { name: 'metrics_1', data: null },
-        { name: 'metrics_2', data: null },
-        { name: 'summary', data: null },
+        { name: 'config', data: { lr: 0.1, layers: [1, 2] }, isEphemeral: false },
+        { name: 'metrics_1', data: null, isEphemeral: false },
+        { name: 'metrics_2', data: null, isEphemeral: false },
+        { name: 'summary', data: null, isEphemeral: false },
       ],
       jobs: [
         {
@@ -196,6 +196,8 @@ describe('loading a spec that uses every key', () => {
           scheduler: 'cpu',
           cancelOnBlockingJobFailure: false,
           supportsTermination: true,
+          priority: 0,
+          failureHandler: null,
           dependsOn: [],
           inputFiles: [],
           outputFiles: ['raw'],
@@ -210,6 +212,8 @@ describe('loading a spec that uses every key', () => {
           scheduler: null,
           cancelOnBlockingJobFailure: true,
           supportsTermination: false,
+          priority: 0,
+          failureHandler: null,
           dependsOn: [0],
           inputFiles: ['raw'],
           outputFiles: [`model_${seed}`],
@@ -224,6 +228,8 @@ describe('loading a spec that uses every key', () => {
           scheduler: null,
           cancelOnBlockingJobFailure: true,
           supportsTermination: false,
+          priority: 0,
+          failureHandler: null,
           dependsOn: [0, 1, 2],
           inputFiles: ['model_1', 'model_2'],
           outputFiles: ['log_a', 'log_b'],
@@ -241,6 +247,8 @@ describe('loading a spec that uses every key', () => {
           scheduler: null,
           cancelOnBlockingJobFailure: true,
           supportsTermination: false,
+          priority: 0,
+          failureHandler: null,
           dependsOn: [3],
           inputFiles: [`log_${kind}`],
           outputFiles: [],
@@ -274,6 +282,8 @@ describe('loading a spec that uses every key', () => {
           maxParallelJobs: 8,
         },
       ],
+      failureHandlers: [],
+      resourceMonitor: { enabled: false, granularity: 'summary', sampleIntervalSeconds: 5, generatePlots: false },
     });
   });
 
@@ -333,6 +343,8 @@ describe('minimal specs and defaults', () => {
         scheduler: null,
         cancelOnBlockingJobFailure: true,
         supportsTermination: false,
+        priority: 0,
+        failureHandler: null,
         dependsOn: [],
         inputFiles: [],
         outputFiles: [],
@@ -534,37 +546,95 @@ describe('shape errors name the source, line, path and problem', () => {
     );
   });
 
-  it('refuses torc keys sluice does not support yet by name, not as unknown', () => {
+  it('refuses torc keys Sluice does not support by name, not as unknown', () => {
     const topLevel = [
-      'failure_handlers',
-      'resource_monitor',
+      'variables',
+      'env',
+      'datasets',
+      'parameters_file',
+      'execution_config',
+      'dynamic_jobs',
+      'access_groups',
       'compute_node_expiration_buffer_seconds',
       'compute_node_wait_for_new_jobs_seconds',
-      'compute_node_ignore_workflow_completion',
       'compute_node_wait_for_healthy_database_minutes',
       'jobs_sort_method',
       'priority',
       'schedule_compute_nodes',
       'resource_monitor_config',
+      'slurm_config',
     ];
     for (const key of topLevel) {
       const error = expectRefusal(
         `name: w\n${key}: 1\njobs:\n  - name: a\n    command: x\n`,
         'SPEC_UNSUPPORTED_KEY',
-        `spec.yaml:2: ${key}: key "${key}" is not supported by sluice yet`,
+        `spec.yaml:2: ${key}: key "${key}" is not supported by Sluice`,
       );
       expect(error.details).toEqual({ path: key, line: 2 });
     }
+    for (const key of ['env', 'stdio', 'label', 'parameters_file', 'use_parameters_file', 'input_datasets']) {
+      expectRefusal(
+        `name: w\njobs:\n  - name: a\n    command: x\n    ${key}: x\n`,
+        'SPEC_UNSUPPORTED_KEY',
+        `spec.yaml:5: jobs[0].${key}: key "${key}" is not supported by Sluice`,
+      );
+    }
     expectRefusal(
-      'name: w\njobs:\n  - name: a\n    command: x\n    failure_handler: retry\n',
+      'name: w\njobs:\n  - name: a\n    command: x\nfiles:\n  - name: f\n    path: p\n    identifier: x\n',
       'SPEC_UNSUPPORTED_KEY',
-      'spec.yaml:5: jobs[0].failure_handler: key "failure_handler" is not supported by sluice yet',
+      'spec.yaml:8: files[0].identifier: key "identifier" is not supported by Sluice',
+    );
+  });
+
+  it('never suggests a torc key Sluice refuses for a misspelling', () => {
+    expectRefusal(
+      'name: w\njobs:\n  - name: a\n    command: x\n    lable: x\n',
+      'SPEC_INVALID',
+      'spec.yaml:5: jobs[0].lable: unknown key "lable"',
     );
     expectRefusal(
-      'name: w\njobs:\n  - name: a\n    command: x\nuser_data:\n  - name: u\n    is_ephemeral: true\n',
-      'SPEC_UNSUPPORTED_KEY',
-      'spec.yaml:7: user_data[0].is_ephemeral: key "is_ephemeral" is not supported by sluice yet',
+      'name: w\nenvv: {}\njobs:\n  - name: a\n    command: x\n',
+      'SPEC_INVALID',
+      'spec.yaml:2: envv: unknown key "envv"',
     );
+  });
+
+  it('accepts torc switches set to their default, which ask for nothing Sluice lacks', () => {
+    const workflow = load(`name: w
+use_pending_failed: false
+enable_ro_crate: false
+compute_node_ignore_workflow_completion: false
+env:
+jobs:
+  - name: a
+    command: x
+files:
+  - name: f
+    path: p
+    st_mtime: null
+slurm_schedulers:
+  - name: s
+    serialize_allocations: false
+`);
+    expect(workflow.jobs).toHaveLength(1);
+    for (const key of ['use_pending_failed', 'enable_ro_crate']) {
+      expectRefusal(
+        `name: w\n${key}: true\njobs:\n  - name: a\n    command: x\n`,
+        'SPEC_UNSUPPORTED_KEY',
+        `spec.yaml:2: ${key}: key "${key}" is not supported by Sluice (only false, torc's default, is accepted)`,
+      );
+    }
+    expectRefusal(
+      'name: w\njobs:\n  - name: a\n    command: x\nslurm_schedulers:\n  - name: s\n    serialize_allocations: true\n',
+      'SPEC_UNSUPPORTED_KEY',
+      `spec.yaml:7: slurm_schedulers[0].serialize_allocations: key "serialize_allocations" is not supported by Sluice (only false, torc's default, is accepted)`,
+    );
+    // torc records file modification times in st_mtime; Sluice keeps none, so any is accepted.
+    expect(
+      load(
+        'name: w\njobs:\n  - name: a\n    command: x\nfiles:\n  - name: f\n    path: p\n    st_mtime: 1640995200.0\n',
+      ).files,
+    ).toEqual([{ name: 'f', path: 'p' }]);
   });
 
   it('names a missing required key at its mapping', () => {
@@ -640,14 +710,16 @@ describe('shape errors name the source, line, path and problem', () => {
     );
   });
 
-  it('refuses metadata that is not a JSON string', () => {
+  it('takes metadata as a mapping or as a string of JSON, and refuses anything else', () => {
+    const mapping = load('name: w\nmetadata:\n  team: ml\n  tags: [a]\njobs:\n  - name: a\n    command: x\n');
+    expect(mapping.metadata).toEqual({ team: 'ml', tags: ['a'] });
     const error = refusal("name: w\nmetadata: '{not json'\njobs:\n  - name: a\n    command: x\n");
     expect(error.code).toBe('SPEC_INVALID');
     expect(error.message).toMatch(/^spec\.yaml:2: metadata: metadata is not valid JSON: /);
     expectRefusal(
-      'name: w\nmetadata:\n  team: ml\njobs:\n  - name: a\n    command: x\n',
+      'name: w\nmetadata: [1, 2]\njobs:\n  - name: a\n    command: x\n',
       'SPEC_INVALID',
-      'spec.yaml:3: metadata: expected a string, got a mapping',
+      'spec.yaml:2: metadata: expected a mapping or a string of JSON, got a list',
     );
   });
 
@@ -834,8 +906,8 @@ jobs:
 `);
     expect(workflow.jobs.map((j) => j.command)).toEqual([
       'curl -o /data/raw.csv http://x',
-      'clean /data/raw.csv > /data/clean.csv; store stats',
-      'report /data/clean.csv --stats stats --home ${HOME}',
+      'clean /data/raw.csv > /data/clean.csv; store null',
+      'report /data/clean.csv --stats null --home ${HOME}',
     ]);
     expect(workflow.jobs[1]).toMatchObject({ inputFiles: ['raw'], outputFiles: ['clean'], outputUserData: ['stats'] });
     expect(workflow.jobs[2]).toMatchObject({ inputFiles: ['clean'], inputUserData: ['stats'] });
@@ -1052,7 +1124,7 @@ jobs:
   it('runs in linear time on patterns that hang backtracking engines', () => {
     const evil = `name: w
 jobs:
-  - name: ${'a'.repeat(5000)}
+  - name: ${'a'.repeat(500)}
     command: x
   - name: b
     command: x

@@ -1,14 +1,14 @@
 import { isSluiceError, type SluiceError } from '@sluice/core';
-import { loadSpecText, type ResolvedWorkflow } from '@sluice/core/spec';
+import { loadSpecText, type ResolvedWorkflow, type SpecFormat } from '@sluice/core/spec';
 import { expect } from 'vitest';
 
-/** Loads spec text the way `sluice` would load spec.yaml (or spec.json). */
-export function load(text: string, format: 'yaml' | 'json' = 'yaml'): ResolvedWorkflow {
-  return loadSpecText(text, { format, source: format === 'yaml' ? 'spec.yaml' : 'spec.json' });
+/** Loads spec text the way `sluice` would load spec.yaml (or spec.json, spec.json5, spec.kdl). */
+export function load(text: string, format: SpecFormat = 'yaml'): ResolvedWorkflow {
+  return loadSpecText(text, { format, source: `spec.${format}` });
 }
 
 /** The SluiceError a spec is refused with; fails the test when the spec loads. */
-export function refusal(text: string, format: 'yaml' | 'json' = 'yaml'): SluiceError {
+export function refusal(text: string, format: SpecFormat = 'yaml'): SluiceError {
   try {
     load(text, format);
   } catch (e) {
@@ -19,12 +19,7 @@ export function refusal(text: string, format: 'yaml' | 'json' = 'yaml'): SluiceE
 }
 
 /** Asserts the whole one-line message and the error code. */
-export function expectRefusal(
-  text: string,
-  code: string,
-  message: string,
-  format: 'yaml' | 'json' = 'yaml',
-): SluiceError {
+export function expectRefusal(text: string, code: string, message: string, format: SpecFormat = 'yaml'): SluiceError {
   const error = refusal(text, format);
   expect(error.message).toBe(message);
   expect(error.code).toBe(code);

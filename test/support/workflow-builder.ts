@@ -26,6 +26,8 @@ export function buildWorkflow(
       invocationScript: null,
       resourceRequirements: j.rr ?? 'default',
       scheduler: null,
+      priority: 0,
+      failureHandler: null,
       cancelOnBlockingJobFailure: j.cob ?? true,
       supportsTermination: j.supportsTermination ?? false,
       dependsOn: (j.deps ?? []).map((d) => {
@@ -63,6 +65,8 @@ export function buildWorkflow(
     userData: [],
     jobs: resolvedJobs,
     actions: [],
+    failureHandlers: [],
+    resourceMonitor: { enabled: false, granularity: 'summary', sampleIntervalSeconds: 5, generatePlots: false },
     ...extra,
   };
 }

@@ -1,10 +1,10 @@
 import type { ErrorCode, SluiceError } from '../errors.js';
 import { JOB_TRIGGER_TYPES, type TriggerType } from '../model.js';
+import type { ActionSpec } from './action-schema.js';
 import { sortedUnique } from './dependency-graph.js';
 import type { NameMatcher } from './regex-matcher.js';
 import type { ResolvedAction } from './resolved-workflow.js';
 import { describeValue, quoteList, type SpecPath, type SpecReporter } from './spec-error.js';
-import type { ActionSpec } from './spec-schema.js';
 
 export interface ActionContext {
   jobIndexByName: ReadonlyMap<string, number>;
@@ -22,7 +22,6 @@ const SCHEDULE_NODES_KEYS = [
   'start_one_worker_per_node',
   'max_parallel_jobs',
 ] as const;
-const JOB_SELECTION_KEYS = ['jobs', 'job_name_regexes'] as const;
 
 /** An error about one action, or about a place inside it. */
 type ActionError = (code: ErrorCode, problem: string, ...at: (string | number)[]) => SluiceError;
@@ -101,8 +100,13 @@ function checkActionType(action: ActionSpec, context: ActionContext, error: Acti
       'scheduler_type',
     );
   }
-  if (action.num_allocations == null)
-    throw error('SPEC_INVALID', 'schedule_nodes needs "num_allocations", an integer >= 1');
+  // The user's workflow-actions document makes it required; torc's code would default it to 1.
+  if (action.num_allocations == null) {
+    throw error(
+      'SPEC_INVALID',
+      'schedule_nodes needs "num_allocations" (required; Sluice does not default it to 1 as torc\'s code does)',
+    );
+  }
   return {
     commands: null,
     scheduler: action.scheduler,
@@ -113,20 +117,12 @@ function checkActionType(action: ActionSpec, context: ActionContext, error: Acti
   };
 }
 
+/**
+ * The jobs an action names. Every trigger may name jobs (torc accepts them on all); only
+ * on_jobs_ready and on_jobs_complete count them, and those must name at least one.
+ */
 function selectJobs(action: ActionSpec, context: ActionContext, error: ActionError): number[] {
-  if (!JOB_TRIGGERS.includes(action.trigger_type)) {
-    for (const key of JOB_SELECTION_KEYS) {
-      if (action[key] != null) {
-        throw error(
-          'SPEC_INVALID',
-          `${action.trigger_type} actions take no ${key}: only on_jobs_ready and on_jobs_complete select jobs`,
-          key,
-        );
-      }
-    }
-    return [];
-  }
-  if (!action.jobs?.length && !action.job_name_regexes?.length) {
+  if (JOB_TRIGGERS.includes(action.trigger_type) && !action.jobs?.length && !action.job_name_regexes?.length) {
     throw error(
       'SPEC_INVALID',
       `${action.trigger_type} needs "jobs" and/or "job_name_regexes" to select the jobs it waits for`,

@@ -1,6 +1,7 @@
 import type { JobInstance, JobListKey } from './job-expander.js';
 import { type Catalog, type JobContext, lookup, matchEntry, unknownName } from './name-catalog.js';
 import type { Fail } from './spec-error.js';
+import { MAX_SCRIPT_LENGTH } from './spec-limits.js';
 
 /** A file or user_data entry a job names, and where: entry `at` of one of its lists, or (at -1) its command. */
 export interface Reference {
@@ -59,13 +60,26 @@ export function resolveJobReferences(job: JobInstance, context: JobContext): Job
   if (job.command.includes('${files.') || job.command.includes('${user_data.')) {
     refs.command = expandCommandReferences(job, refs, context);
   }
+  // Parameters and inlined user data can make a script longer than the spec wrote it.
+  refuseLongScript(refs.command, job, 'command', context);
+  if (job.invocationScript !== null) refuseLongScript(job.invocationScript, job, 'invocation_script', context);
   return refs;
+}
+
+function refuseLongScript(text: string, job: JobInstance, key: string, context: JobContext): void {
+  if (text.length <= MAX_SCRIPT_LENGTH) return;
+  throw context.reporter.error(
+    'SPEC_INVALID',
+    ['jobs', job.specIndex, key],
+    `job "${job.name}": ${key} is ${text.length} characters once expanded, more than ${MAX_SCRIPT_LENGTH}`,
+  );
 }
 
 /**
  * Replaces `${files.input.NAME}` and `${files.output.NAME}` with the file's path, and
- * `${user_data.input.NAME}` / `${user_data.output.NAME}` with the name, recording each as read
- * or written by the job, as if it were in its input or output list.
+ * `${user_data.input.NAME}` / `${user_data.output.NAME}` with the JSON text of the user data's
+ * `data` (`null` when it has none), as torc inlines it; each is recorded as read or written by
+ * the job, as if it were in its input or output list.
  */
 function expandCommandReferences(job: JobInstance, refs: JobReferences, context: JobContext): string {
   const fail: Fail = context.reporter.failAt(['jobs', job.specIndex, 'command']);
@@ -84,6 +98,7 @@ function expandCommandReferences(job: JobInstance, refs: JobReferences, context:
     }
     const list = `${direction}${kind === 'files' ? 'Files' : 'UserData'}` as Exclude<keyof JobReferences, 'command'>;
     refs[list] = [...refs[list], { index, key: `${direction}_${kind}` as JobListKey, at: -1 }];
-    return kind === 'files' ? (context.files[index] as { path: string }).path : name;
+    if (kind === 'files') return (context.files[index] as { path: string }).path;
+    return JSON.stringify((context.userData[index] as { data: unknown }).data ?? null);
   });
 }

@@ -37,6 +37,40 @@ export function durationSeconds(text: string): Parsed<number> {
   };
 }
 
+/**
+ * Whole seconds in a spec runtime, computed exactly from the decimals written (binary floats
+ * would turn "PT0.1H" into 360.00000000000006): runtimes are stored as whole seconds, so a
+ * fraction of a second is refused, and so is anything beyond `maxSeconds`.
+ */
+export function wholeDurationSeconds(text: string, maxSeconds: number): Parsed<number> {
+  const parsed = durationSeconds(text);
+  if ('problem' in parsed) return parsed;
+  const match = DURATION.exec(text.trim()) as RegExpExecArray;
+  const units = [0, 0, SECONDS_PER.week, SECONDS_PER.day, SECONDS_PER.hour, SECONDS_PER.minute, 1];
+  // Every part scaled to nanoseconds-of-a-unit precision: 9 decimals is more than any spec writes.
+  const SCALE = 1_000_000_000n;
+  let total = 0n;
+  for (const [i, part] of match.slice(1).entries()) {
+    if (part === undefined) continue;
+    const [whole = '0', fraction = ''] = part.replace(',', '.').split('.');
+    if (fraction.length > 9) {
+      return { problem: `invalid duration ${JSON.stringify(text)}: at most 9 decimals are supported` };
+    }
+    const scaled = BigInt(whole) * SCALE + BigInt(fraction.padEnd(9, '0'));
+    total += scaled * BigInt(units[i] as number);
+  }
+  if (total % SCALE !== 0n) {
+    return {
+      problem: `runtime ${JSON.stringify(text)} is not a whole number of seconds (fractional seconds are not supported)`,
+    };
+  }
+  const seconds = total / SCALE;
+  if (seconds > BigInt(maxSeconds)) {
+    return { problem: `runtime ${JSON.stringify(text)} is longer than ${maxSeconds} seconds (about 100 years)` };
+  }
+  return { value: Number(seconds) };
+}
+
 /** Seconds in an ISO-8601 duration such as "PT1H30M" (5400) or "P1DT2H" (93600). */
 export function parseDuration(text: string): number {
   const parsed = durationSeconds(text);

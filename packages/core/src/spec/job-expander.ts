@@ -1,4 +1,9 @@
-import { forEachCombination, type ParameterSet, parameterSetOf } from './parameter-combinations.js';
+import {
+  forEachCombination,
+  type ParameterSet,
+  parameterSetOf,
+  refuseTooManyInstances,
+} from './parameter-combinations.js';
 import type { ParameterValue } from './parameter-value-parser.js';
 import { quoteRegex } from './regex-matcher.js';
 import type { SpecPath, SpecReporter } from './spec-error.js';
@@ -68,6 +73,7 @@ export function expandJobs(
   for (let specIndex = 0; specIndex < specs.length; specIndex++) {
     const job = specs[specIndex] as JobSpec;
     const set = parameterSetOf(job, workflowParameters, ['jobs', specIndex], reporter);
+    refuseTooManyInstances(instances.length, set, ['jobs', specIndex], 'jobs', reporter);
     if (!set && isPlain(job)) {
       instances.push(plainInstance(job, specIndex));
       continue;

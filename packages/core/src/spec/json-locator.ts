@@ -1,3 +1,4 @@
+import { spellingsOf } from './legacy-keys.js';
 import type { SpecPath, SpecTarget } from './spec-error.js';
 
 /**
@@ -12,8 +13,14 @@ export function locateInJson(text: string, path: SpecPath, target: SpecTarget): 
   for (let depth = 0; depth < path.length; depth++) {
     const segment = path[depth];
     const isLast = depth === path.length - 1;
-    const next =
-      typeof segment === 'number' ? enterArrayItem(text, pos, segment) : enterMember(text, pos, String(segment));
+    let next: Entry | undefined;
+    if (typeof segment === 'number') next = enterArrayItem(text, pos, segment);
+    else {
+      for (const key of spellingsOf(String(segment))) {
+        next = enterMember(text, pos, key);
+        if (next) break;
+      }
+    }
     if (next === undefined) return found;
     if (isLast && target === 'key' && next.keyAt !== undefined) return next.keyAt;
     pos = next.valueAt;

@@ -1,6 +1,7 @@
 import { type JobInstance, type JobListKey, originOf } from './job-expander.js';
 import { NameMatcher } from './regex-matcher.js';
-import { quoteList, type SpecPath, type SpecReporter } from './spec-error.js';
+import { describeValue, quoteList, type SpecPath, type SpecReporter } from './spec-error.js';
+import { MAX_NAME_LENGTH } from './spec-limits.js';
 import type { JobSpec } from './spec-schema.js';
 
 /** Something with a name, and the index of the spec entry it was expanded from. */
@@ -20,6 +21,7 @@ export interface Catalog {
 export interface JobContext {
   specs: readonly JobSpec[];
   files: readonly { name: string; path: string }[];
+  userData: readonly { name: string; data: unknown }[];
   fileCatalog: Catalog;
   userDataCatalog: Catalog;
   requirementNames: ReadonlyMap<string, number>;
@@ -36,6 +38,14 @@ export function indexNames(
 ): Map<string, number> {
   const byName = new Map<string, number>();
   for (const [index, item] of items.entries()) {
+    // Written names are bounded by the schema; these are the ones parameters made longer.
+    if (item.name.length > MAX_NAME_LENGTH) {
+      throw reporter.error(
+        'SPEC_BAD_PARAMETER',
+        [section, item.specIndex, 'name'],
+        `${noun} name ${describeValue(item.name)} is ${item.name.length} characters long, more than ${MAX_NAME_LENGTH}`,
+      );
+    }
     const earlier = byName.get(item.name);
     if (earlier === undefined) {
       byName.set(item.name, index);

@@ -85,6 +85,33 @@ function combinationCount(set: ParameterSet): Parsed<number> {
   };
 }
 
+/** How many instances a set expands to (1 for no set). */
+export function combinationTotal(set: ParameterSet | null): number {
+  if (!set) return 1;
+  if (set.mode === 'zip') return set.values[0]?.length ?? 0;
+  return set.values.reduce((total, values) => total * values.length, 1);
+}
+
+/**
+ * Refuses an entry whose instances would take its section past MAX_INSTANCES in all: each entry
+ * is bounded on its own, and so must their sum be, before any instance is built.
+ */
+export function refuseTooManyInstances(
+  already: number,
+  set: ParameterSet | null,
+  path: SpecPath,
+  section: string,
+  reporter: SpecReporter,
+): void {
+  const total = already + combinationTotal(set);
+  if (total <= MAX_INSTANCES) return;
+  throw reporter.error(
+    'SPEC_BAD_PARAMETER',
+    path,
+    `the spec expands to ${total} ${section} or more, more than ${MAX_INSTANCES}`,
+  );
+}
+
 /**
  * Calls `visit` with every combination of a set, as indices into each parameter's values: the
  * cartesian product with the first parameter varying slowest, or the values side by side for

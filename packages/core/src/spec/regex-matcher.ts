@@ -1,5 +1,6 @@
 import { RE2JS } from 're2js';
 import type { Fail } from './spec-error.js';
+import { MAX_REGEX_LENGTH } from './spec-limits.js';
 
 const NO_MATCHES: readonly number[] = [];
 const SCANS_BEFORE_SORTING = 8;
@@ -97,6 +98,10 @@ export class NameMatcher {
 }
 
 function compileRegex(pattern: string, fail: Fail): RE2JS {
+  // The schema bounds written regexes; parameter values substituted into one can lengthen it.
+  if (pattern.length > MAX_REGEX_LENGTH) {
+    return fail('SPEC_BAD_REGEX', `regex is ${pattern.length} characters long, more than ${MAX_REGEX_LENGTH}`);
+  }
   try {
     return RE2JS.compile(pattern);
   } catch (e) {

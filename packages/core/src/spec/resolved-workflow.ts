@@ -41,6 +41,10 @@ export interface ResolvedJob {
   scheduler: string | null;
   cancelOnBlockingJobFailure: boolean;
   supportsTermination: boolean;
+  /** higher is claimed first (torc's job priority), 0..2147483647, default 0 */
+  priority: number;
+  /** name of an entry in failureHandlers, or null */
+  failureHandler: string | null;
   /** indices into ResolvedWorkflow.jobs, explicit and implicit, deduplicated, sorted */
   dependsOn: number[];
   /** names of entries in files / userData */
@@ -54,7 +58,11 @@ export interface ResolvedAction {
   triggerType: TriggerType;
   actionType: ActionType;
   persistent: boolean;
-  /** indices into ResolvedWorkflow.jobs, deduplicated, sorted; empty for workflow/worker triggers */
+  /**
+   * indices into ResolvedWorkflow.jobs, deduplicated, sorted. For on_jobs_ready and
+   * on_jobs_complete, the jobs the trigger counts (never empty); for other triggers, the jobs
+   * the action serves, as the spec named them (often empty), which nothing counts.
+   */
   jobs: number[];
   commands: string[] | null;
   scheduler: string | null;
@@ -64,20 +72,53 @@ export interface ResolvedAction {
   maxParallelJobs: number | null;
 }
 
+export interface ResolvedFailureRule {
+  /** the exit codes the rule handles, in the order written; null: every non-zero exit code (match_all_exit_codes) */
+  exitCodes: number[] | null;
+  /** a bash command line run in the job's working directory before the retry; null: none */
+  recoveryScript: string | null;
+  /** attempts in all, counting the first (torc's max_retries): 3 allows two retries; default 3 */
+  maxRetries: number;
+}
+
+export interface ResolvedFailureHandler {
+  name: string;
+  /** in the order written; a rule naming the exit code wins over a match-all rule, then the first such rule applies */
+  rules: ResolvedFailureRule[];
+}
+
+export interface ResolvedResourceMonitor {
+  enabled: boolean;
+  granularity: 'summary' | 'time_series';
+  sampleIntervalSeconds: number;
+  generatePlots: boolean;
+}
+
+export interface ResolvedUserData {
+  name: string;
+  /** the spec's `data`, parameters substituted into its strings; null when the spec gave none */
+  data: unknown;
+  /** torc's is_ephemeral: the data is temporary (reset when the workflow is re-initialized) */
+  isEphemeral: boolean;
+}
+
 export interface ResolvedWorkflow {
   name: string;
   description: string | null;
   user: string | null;
   project: string | null;
-  /** parsed JSON object from the spec's `metadata` string, or null */
+  /** the spec's `metadata` mapping, or the JSON value its string holds, or null */
   metadata: unknown;
   resourceRequirements: ResolvedResourceRequirements[];
   slurmSchedulers: ResolvedSlurmScheduler[];
   slurmDefaults: Record<string, string | number | boolean>;
   files: { name: string; path: string }[];
-  userData: { name: string; data: unknown }[];
+  userData: ResolvedUserData[];
   jobs: ResolvedJob[];
   actions: ResolvedAction[];
+  failureHandlers: ResolvedFailureHandler[];
+  /** always present, defaults filled */
+  resourceMonitor: ResolvedResourceMonitor;
 }
 
 export const DEFAULT_RESOURCE_REQUIREMENTS_NAME = 'default';

@@ -11,6 +11,10 @@ const SIZE = /^(\d+(?:\.\d+)?|\.\d+)\s*([kmgtp]?)(?:i?b)?$/i;
 export function memoryBytes(size: string | number): Parsed<number> {
   const bytes = typeof size === 'number' ? size : bytesOfText(size);
   if (Number.isSafeInteger(bytes) && bytes >= 0) return { value: bytes };
+  // Byte counts are stored as int8 and handled as JS numbers: 2^53 - 1 bytes (8 PiB) bounds both.
+  if (bytes > Number.MAX_SAFE_INTEGER) {
+    return { problem: `memory size ${JSON.stringify(size)} is larger than 8 PiB (${Number.MAX_SAFE_INTEGER} bytes)` };
+  }
   return {
     problem: `invalid memory size ${JSON.stringify(size)}: expected a number of bytes or a size with unit k, m, g, t or p, e.g. "512m", "1.5g"`,
   };

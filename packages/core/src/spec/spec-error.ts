@@ -47,6 +47,14 @@ export function quoteList(values: readonly string[], limit = 10): string {
   return shown.join(', ');
 }
 
+/** A parser's complaint as one line; a blown stack (user nesting) said in the user's terms. */
+export function syntaxProblem(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof RangeError || /Maximum call stack size exceeded/.test(message))
+    return 'nesting is too deep to parse';
+  return message.split('\n')[0]?.trim() ?? '';
+}
+
 /**
  * Builds the one-line errors users see: `<source>:<line>: <path>: <problem>`. The line is left
  * out when the text gives none (a JSON file we could not map), the path when the problem is

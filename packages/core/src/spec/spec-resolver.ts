@@ -2,12 +2,13 @@ import { resolveActions } from './action-resolver.js';
 import { type JobReferences, type Reference, resolveJobReferences } from './command-references.js';
 import { findCycle, resolveDependencies } from './dependency-graph.js';
 import { expandJobs, type JobInstance } from './job-expander.js';
-import { catalog, indexNames, type JobContext, type Named } from './name-catalog.js';
+import { catalog, indexNames, type JobContext, type Named, unknownName } from './name-catalog.js';
 import {
   forEachCombination,
   type ParameterizedSpec,
   type ParameterSet,
   parameterSetOf,
+  refuseTooManyInstances,
 } from './parameter-combinations.js';
 import type { ParameterValue } from './parameter-value-parser.js';
 import {
@@ -17,10 +18,14 @@ import {
   type ResolvedSlurmScheduler,
   type ResolvedWorkflow,
 } from './resolved-workflow.js';
+import type { ResourceRequirementsSpec, SlurmSchedulerSpec } from './resource-schema.js';
+import { resolveFailureHandlers, resolveResourceMonitor } from './settings-resolver.js';
 import type { Fail, SpecPath, SpecReporter } from './spec-error.js';
-import type { JobSpec, ResourceRequirementsSpec, SlurmSchedulerSpec, WorkflowSpec } from './spec-schema.js';
+import type { JobSpec, WorkflowSpec } from './spec-schema.js';
 import { compileTemplate } from './template-compiler.js';
+import { renderData } from './user-data-expander.js';
 
+/** What a job with no resource_requirements gets, as torc's server model: one CPU for a minute. */
 const DEFAULT_RESOURCE_REQUIREMENTS: ResolvedResourceRequirements = {
   name: DEFAULT_RESOURCE_REQUIREMENTS_NAME,
   numCpus: 1,
@@ -28,9 +33,12 @@ const DEFAULT_RESOURCE_REQUIREMENTS: ResolvedResourceRequirements = {
   numNodes: 1,
   memory: '1m',
   memoryBytes: 1024 * 1024,
-  runtime: 'PT1H',
-  runtimeSeconds: 3600,
+  runtime: 'P0DT1M',
+  runtimeSeconds: 60,
 };
+
+/** A named requirement that leaves its runtime out gets an hour, as in torc's spec. */
+const NAMED_REQUIREMENT_RUNTIME = { runtime: 'PT1H', runtimeSeconds: 3600 };
 
 /**
  * Turns a validated spec into a ResolvedWorkflow: parameters expanded, names and regexes
@@ -56,13 +64,21 @@ export function resolveSpec(spec: WorkflowSpec, reporter: SpecReporter): Resolve
   });
   const userData = expandEach(spec.user_data ?? [], 'user_data', workflowParameters, reporter, (entry, set, at) => {
     const name = compileTemplate(entry.name, set, at('name'));
-    return (combo) => ({ name: name.render(combo), data: entry.data ?? null });
+    const isEphemeral = entry.is_ephemeral ?? false;
+    return (combo) => ({
+      name: name.render(combo),
+      data: renderData(entry.data ?? null, set, combo, at('data')),
+      isEphemeral,
+    });
   });
   const jobs = expandJobs(spec.jobs, workflowParameters, reporter);
   const jobCatalog = catalog(jobs, 'jobs', 'job', reporter);
+  const failureHandlers = resolveFailureHandlers(spec.failure_handlers ?? [], reporter);
+  checkJobSettings(spec.jobs, failureHandlers.names, reporter);
   const context: JobContext = {
     specs: spec.jobs,
     files,
+    userData,
     fileCatalog: catalog(files, 'files', 'file', reporter),
     userDataCatalog: catalog(userData, 'user_data', 'user_data', reporter),
     requirementNames,
@@ -93,7 +109,7 @@ export function resolveSpec(spec: WorkflowSpec, reporter: SpecReporter): Resolve
     slurmSchedulers,
     slurmDefaults: spec.slurm_defaults ?? {},
     files: files.map(({ name, path }) => ({ name, path })),
-    userData: userData.map(({ name, data }) => ({ name, data })),
+    userData: userData.map(({ name, data, isEphemeral }) => ({ name, data, isEphemeral })),
     jobs: jobs.map((job, j): ResolvedJob => {
       const refs = references[j] as JobReferences;
       const jobSpec = spec.jobs[job.specIndex] as JobSpec;
@@ -103,6 +119,8 @@ export function resolveSpec(spec: WorkflowSpec, reporter: SpecReporter): Resolve
         invocationScript: job.invocationScript,
         resourceRequirements: job.resourceRequirements ?? DEFAULT_RESOURCE_REQUIREMENTS_NAME,
         scheduler: job.scheduler,
+        priority: jobSpec.priority ?? 0,
+        failureHandler: jobSpec.failure_handler ?? null,
         cancelOnBlockingJobFailure: jobSpec.cancel_on_blocking_job_failure ?? true,
         supportsTermination: jobSpec.supports_termination ?? false,
         dependsOn: dependsOn[j] as number[],
@@ -117,11 +135,28 @@ export function resolveSpec(spec: WorkflowSpec, reporter: SpecReporter): Resolve
       { jobIndexByName: jobCatalog.byName, jobMatcher: jobCatalog.matcher, schedulerNames: [...schedulerNames.keys()] },
       reporter,
     ),
+    failureHandlers: failureHandlers.handlers,
+    resourceMonitor: resolveResourceMonitor(spec.resource_monitor),
   };
 }
 
+/** Settings of job specs that expansion does not touch: the failure handler a job names must exist. */
+function checkJobSettings(
+  specs: readonly JobSpec[],
+  handlerNames: ReadonlyMap<string, number>,
+  reporter: SpecReporter,
+) {
+  for (const [specIndex, job] of specs.entries()) {
+    const handler = job.failure_handler;
+    if (handler != null && !handlerNames.has(handler)) {
+      const problem = unknownName('failure handler', handler, handlerNames);
+      throw reporter.error('SPEC_UNKNOWN_REFERENCE', ['jobs', specIndex, 'failure_handler'], problem);
+    }
+  }
+}
+
 function toResourceRequirements(spec: ResourceRequirementsSpec): ResolvedResourceRequirements {
-  const defaults = DEFAULT_RESOURCE_REQUIREMENTS;
+  const defaults = { ...DEFAULT_RESOURCE_REQUIREMENTS, ...NAMED_REQUIREMENT_RUNTIME };
   return {
     name: spec.name,
     numCpus: spec.num_cpus ?? defaults.numCpus,
@@ -169,6 +204,7 @@ function expandEach<S extends ParameterizedSpec, T extends { name: string }>(
   for (const [specIndex, spec] of specs.entries()) {
     const path: SpecPath = [section, specIndex];
     const set = parameterSetOf(spec, workflowParameters, path, reporter);
+    refuseTooManyInstances(out.length, set, path, section, reporter);
     const build = compile(spec, set, (key) => reporter.failAt([...path, key]));
     forEachCombination(set, (combo) => out.push({ ...build(combo), specIndex }));
   }

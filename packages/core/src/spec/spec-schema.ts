@@ -1,190 +1,120 @@
 /**
- * The workflow spec as users write it (YAML or JSON), key for key. These schemas check shapes
- * and single values; everything that needs more than one value (names, references, parameters,
- * dependencies, action rules) is checked by the resolver, which knows where each value came from.
- * Optional keys accept null too: `key:` with nothing after it is null in YAML, and torc specs
- * write `invocation_script: null`.
+ * The workflow spec as users write it (YAML, JSON, JSON5, or KDL mapped onto the same data), key
+ * for key. These schemas check shapes and single values; everything that needs more than one
+ * value (names, references, parameters, dependencies, action and handler rules) is checked by
+ * the resolver, which knows where each value came from. Optional keys accept null too: `key:`
+ * with nothing after it is null in YAML, and torc specs write `invocation_script: null`.
  */
 import * as z from 'zod';
-import { ACTION_TYPES, TRIGGER_TYPES } from '../model.js';
-import { durationSeconds } from './duration-parser.js';
-import { PARAMETER_MODES } from './parameter-combinations.js';
-import { parseParameterValues } from './parameter-value-parser.js';
-import { memoryBytes } from './size-parser.js';
+import { ActionSpec, FailureHandlerSpec } from './action-schema.js';
+import { LEGACY_JOB_KEYS } from './legacy-keys.js';
+import { ResourceMonitorSpec, ResourceRequirementsSpec, SlurmDefaults, SlurmSchedulerSpec } from './resource-schema.js';
+import {
+  boundedInt,
+  Name,
+  NameList,
+  Parameters,
+  PathText,
+  parameterKeys,
+  RegexList,
+  Script,
+  Text,
+  unsupported,
+  unsupportedUnlessFalse,
+} from './schema-primitives.js';
+import { describeValue } from './spec-error.js';
 
-/**
- * torc keys Sluice does not support yet, per object. They are refused with their own message
- * rather than as unknown keys, so a torc user learns the feature is missing, not misspelled.
- */
-const unsupported = <K extends string>(...keys: K[]) =>
-  Object.fromEntries(keys.map((key) => [key, z.never().optional()])) as Record<K, z.ZodOptional<z.ZodNever>>;
+/** Renames legacy job keys; a job that gives both spellings is refused rather than merged. */
+function renameLegacyKeys(raw: unknown, ctx: z.RefinementCtx): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  let renamed: Record<string, unknown> | undefined;
+  for (const [legacy, current] of Object.entries(LEGACY_JOB_KEYS)) {
+    if (!Object.hasOwn(raw, legacy)) continue;
+    renamed ??= { ...(raw as Record<string, unknown>) };
+    const value = renamed[legacy];
+    delete renamed[legacy];
+    if (value === null || value === undefined) continue;
+    if (renamed[current] !== undefined && renamed[current] !== null) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${legacy}" is torc's old name for "${current}"; give one of them`,
+        path: [legacy],
+      });
+      continue;
+    }
+    renamed[current] = value;
+  }
+  return renamed ?? raw;
+}
 
-/** Marks a custom issue that the validator reports as SPEC_BAD_PARAMETER instead of SPEC_INVALID. */
-const BAD_PARAMETER = { code: 'SPEC_BAD_PARAMETER' };
-
-const Name = z.string().min(1);
-const NameList = z.array(Name);
-const RegexList = z.array(z.string().min(1));
-const Text = z.string();
-
-export const ParameterName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
-  error: 'a parameter name must be letters, digits and _, not starting with a digit',
-});
-export type ParameterName = z.infer<typeof ParameterName>;
-
-const ParameterScalar = z.union([z.string(), z.number()]);
-
-/** One parameter's values: "1:100", "0:100:10", "[1,5,10]", "['a','b']", a YAML list, or one value. */
-export const ParameterValues = z
-  .union([ParameterScalar, z.array(ParameterScalar)], {
-    error: 'expected a range like "1:10", a list like "[1,2]" or "[\'a\',\'b\']", a YAML list or a single value',
-  })
-  .transform((raw, ctx) => {
-    const parsed = parseParameterValues(raw);
-    if ('value' in parsed) return parsed.value;
-    ctx.issues.push({ code: 'custom', message: parsed.problem, input: raw, params: BAD_PARAMETER });
-    return z.NEVER;
-  });
-export type ParameterValues = z.infer<typeof ParameterValues>;
-
-export const Parameters = z.record(ParameterName, ParameterValues);
-export type Parameters = z.infer<typeof Parameters>;
-
-const parameterKeys = {
-  parameters: Parameters.nullish(),
-  parameter_mode: z.enum(PARAMETER_MODES).nullish(),
-  use_parameters: z.array(ParameterName).nullish(),
-};
-
-export const JobSpec = z.strictObject({
-  name: Name,
-  command: z.string().min(1),
-  invocation_script: Text.nullish(),
-  depends_on: NameList.nullish(),
-  depends_on_regexes: RegexList.nullish(),
-  input_files: NameList.nullish(),
-  output_files: NameList.nullish(),
-  input_user_data: NameList.nullish(),
-  output_user_data: NameList.nullish(),
-  input_file_regexes: RegexList.nullish(),
-  output_file_regexes: RegexList.nullish(),
-  input_user_data_regexes: RegexList.nullish(),
-  output_user_data_regexes: RegexList.nullish(),
-  resource_requirements: Name.nullish(),
-  scheduler: Name.nullish(),
-  cancel_on_blocking_job_failure: z.boolean().nullish(),
-  supports_termination: z.boolean().nullish(),
-  ...parameterKeys,
-  ...unsupported('priority', 'env', 'failure_handler', 'stdio', 'resource_monitor'),
-});
+export const JobSpec = z.preprocess(
+  renameLegacyKeys,
+  z.strictObject({
+    name: Name,
+    command: Script.min(1),
+    invocation_script: Script.nullish(),
+    depends_on: NameList.nullish(),
+    depends_on_regexes: RegexList.nullish(),
+    input_files: NameList.nullish(),
+    output_files: NameList.nullish(),
+    input_user_data: NameList.nullish(),
+    output_user_data: NameList.nullish(),
+    input_file_regexes: RegexList.nullish(),
+    output_file_regexes: RegexList.nullish(),
+    input_user_data_regexes: RegexList.nullish(),
+    output_user_data_regexes: RegexList.nullish(),
+    resource_requirements: Name.nullish(),
+    scheduler: Name.nullish(),
+    failure_handler: Name.nullish(),
+    // Higher is claimed first, as in torc; an int4 in the database.
+    priority: boundedInt(0).nullish(),
+    cancel_on_blocking_job_failure: z.boolean().nullish(),
+    supports_termination: z.boolean().nullish(),
+    ...parameterKeys,
+    ...unsupported(
+      'env',
+      'stdio',
+      'label',
+      'parameters_file',
+      'use_parameters_file',
+      'input_datasets',
+      'output_datasets',
+    ),
+  }),
+);
 export type JobSpec = z.infer<typeof JobSpec>;
 
 export const FileSpec = z.strictObject({
   name: Name,
-  path: z.string().min(1),
+  path: PathText,
   ...parameterKeys,
-  ...unsupported('st_mtime', 'identifier'),
+  // torc records the file's modification time here (it stats the file when this is unset);
+  // Sluice keeps no modification times, so the key is accepted and has no effect.
+  st_mtime: z.number().min(0).nullish(),
+  ...unsupported('identifier', 'parameters_file', 'use_parameters_file'),
 });
 export type FileSpec = z.infer<typeof FileSpec>;
 
 export const UserDataSpec = z.strictObject({
   name: Name,
   data: z.unknown().optional(),
+  is_ephemeral: z.boolean().nullish(),
   ...parameterKeys,
-  ...unsupported('is_ephemeral'),
+  ...unsupported('parameters_file', 'use_parameters_file'),
 });
 export type UserDataSpec = z.infer<typeof UserDataSpec>;
 
-export const MemorySize = z
-  .union([z.string(), z.number()], { error: 'expected a memory size like "4g" or a number of bytes' })
-  .transform((raw, ctx) => {
-    const parsed = memoryBytes(raw);
-    if ('value' in parsed) return { text: String(raw), bytes: parsed.value };
-    ctx.issues.push({ code: 'custom', message: parsed.problem, input: raw });
+/** `metadata` is a mapping (torc today) or a string of JSON (torc before), kept as the value it holds. */
+export const Metadata = z.unknown().transform((raw, ctx) => {
+  if (typeof raw !== 'string') {
+    if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) return raw as Record<string, unknown>;
+    ctx.issues.push({
+      code: 'custom',
+      message: `expected a mapping or a string of JSON, got ${describeValue(raw)}`,
+      input: raw,
+    });
     return z.NEVER;
-  });
-export type MemorySize = z.infer<typeof MemorySize>;
-
-export const Runtime = z.string().transform((raw, ctx) => {
-  const parsed = durationSeconds(raw);
-  if ('value' in parsed && parsed.value > 0) return { text: raw, seconds: parsed.value };
-  const problem = 'problem' in parsed ? parsed.problem : `runtime ${JSON.stringify(raw)} is no time at all`;
-  ctx.issues.push({ code: 'custom', message: problem, input: raw });
-  return z.NEVER;
-});
-export type Runtime = z.infer<typeof Runtime>;
-
-export const ResourceRequirementsSpec = z.strictObject({
-  name: Name,
-  num_cpus: z.int().min(1).nullish(),
-  num_gpus: z.int().min(0).nullish(),
-  num_nodes: z.int().min(1).nullish(),
-  memory: MemorySize.nullish(),
-  runtime: Runtime.nullish(),
-});
-export type ResourceRequirementsSpec = z.infer<typeof ResourceRequirementsSpec>;
-
-/** Slurm takes sizes and times as text; YAML turns `mem: 8000` into a number, which means the same. */
-const SlurmText = z.union([z.string(), z.number()], { error: 'expected a string' }).transform(String);
-
-export const SlurmSchedulerSpec = z.strictObject({
-  name: Name,
-  account: Text.nullish(),
-  partition: Text.nullish(),
-  walltime: SlurmText.nullish(),
-  nodes: z.int().min(1).nullish(),
-  mem: SlurmText.nullish(),
-  gres: Text.nullish(),
-  qos: Text.nullish(),
-  ntasks_per_node: z.int().min(1).nullish(),
-  tmp: SlurmText.nullish(),
-  extra: Text.nullish(),
-  ...unsupported('serialize_allocations'),
-});
-export type SlurmSchedulerSpec = z.infer<typeof SlurmSchedulerSpec>;
-
-/** Options that each scheduler sets itself, so a workflow-wide default would contradict it. */
-export const SCHEDULER_MANAGED_SLURM_OPTIONS = [
-  'partition',
-  'nodes',
-  'walltime',
-  'time',
-  'mem',
-  'gres',
-  'name',
-  'job-name',
-];
-
-export const SlurmDefaults = z.record(
-  z
-    .string()
-    .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, {
-      error: 'expected an sbatch long option name without the leading "--", e.g. "mail-type"',
-    })
-    .refine((key) => !SCHEDULER_MANAGED_SLURM_OPTIONS.includes(key), {
-      error: (issue) => `"${issue.input}" is set per scheduler in slurm_schedulers, not in slurm_defaults`,
-    }),
-  z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' }),
-);
-export type SlurmDefaults = z.infer<typeof SlurmDefaults>;
-
-export const ActionSpec = z.strictObject({
-  trigger_type: z.enum(TRIGGER_TYPES),
-  action_type: z.enum(ACTION_TYPES),
-  jobs: NameList.nullish(),
-  job_name_regexes: RegexList.nullish(),
-  commands: z.array(z.string().min(1)).nullish(),
-  scheduler: Name.nullish(),
-  scheduler_type: z.string().nullish(),
-  num_allocations: z.int().min(1).nullish(),
-  start_one_worker_per_node: z.boolean().nullish(),
-  max_parallel_jobs: z.int().min(1).nullish(),
-  persistent: z.boolean().nullish(),
-});
-export type ActionSpec = z.infer<typeof ActionSpec>;
-
-/** `metadata` is a JSON string (as in torc), kept as the value it parses to. */
-export const Metadata = z.string().transform((raw, ctx) => {
+  }
   try {
     return JSON.parse(raw) as unknown;
   } catch (e) {
@@ -208,24 +138,26 @@ export const WorkflowSpec = z.strictObject({
   resource_requirements: z.array(ResourceRequirementsSpec).nullish(),
   slurm_schedulers: z.array(SlurmSchedulerSpec).nullish(),
   slurm_defaults: SlurmDefaults.nullish(),
+  failure_handlers: z.array(FailureHandlerSpec).nullish(),
+  resource_monitor: ResourceMonitorSpec.nullish(),
   actions: z.array(ActionSpec).nullish(),
   ...unsupported(
-    'failure_handlers',
-    'resource_monitor',
+    'variables',
+    'env',
+    'datasets',
+    'parameters_file',
+    'execution_config',
+    'dynamic_jobs',
+    'access_groups',
+    'slurm_config',
     'resource_monitor_config',
     'compute_node_expiration_buffer_seconds',
     'compute_node_wait_for_new_jobs_seconds',
-    'compute_node_ignore_workflow_completion',
     'compute_node_wait_for_healthy_database_minutes',
     'jobs_sort_method',
     'priority',
     'schedule_compute_nodes',
-    'variables',
-    'env',
-    'execution_config',
-    'use_pending_failed',
-    'enable_ro_crate',
-    'access_groups',
   ),
+  ...unsupportedUnlessFalse('use_pending_failed', 'enable_ro_crate', 'compute_node_ignore_workflow_completion'),
 });
 export type WorkflowSpec = z.infer<typeof WorkflowSpec>;

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { ErrorCode } from '../errors.js';
+import { UNSUPPORTED_SCHEMAS } from './schema-primitives.js';
 import { describeValue, type SpecPath, type SpecReporter, type SpecTarget } from './spec-error.js';
 import { WorkflowSpec } from './spec-schema.js';
 
@@ -24,7 +25,10 @@ export function validateSpec(value: unknown, reporter: SpecReporter): WorkflowSp
   }
   const result = WorkflowSpec.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
-  const ranked = result.error.issues
+  // A huge number fails both the safe-integer range of z.int() and our own bound; ours says more.
+  const issues = result.error.issues;
+  const meaningful = issues.filter((issue) => !('origin' in issue && issue.origin === 'int'));
+  const ranked = (meaningful.length > 0 ? meaningful : issues)
     .flatMap(toSpecIssues)
     .map((issue, order) => ({
       issue,
@@ -42,9 +46,10 @@ function toSpecIssues(issue: z.core.$ZodIssue): SpecIssue[] {
   ];
   const got = 'input' in issue && issue.input !== undefined ? `, got ${describeValue(issue.input)}` : '';
   const key = issue.path[issue.path.length - 1];
-  if (issue.code === 'invalid_type' && issue.expected === 'never') {
-    const problem = `key "${String(key)}" is not supported by sluice yet`;
-    return [{ code: 'SPEC_UNSUPPORTED_KEY', path: issue.path as SpecPath, target: 'key', problem, aboutKey: true }];
+  const customCode = issue.code === 'custom' ? (issue.params as { code?: ErrorCode } | undefined)?.code : undefined;
+  if (customCode === 'SPEC_UNSUPPORTED_KEY') {
+    // Ranked with unknown keys: a torc feature Sluice lacks explains the rest of its object.
+    return [{ code: customCode, path: issue.path as SpecPath, target: 'key', problem: issue.message, aboutKey: true }];
   }
   // A required key that is absent fails its type or enum check with no input.
   if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && !got && typeof key === 'string') {
@@ -65,7 +70,9 @@ function toSpecIssues(issue: z.core.$ZodIssue): SpecIssue[] {
     case 'too_small':
     case 'too_big':
       // "expected a non-empty list, got a list" says nothing the first half did not.
-      return at(issue.origin === 'number' ? `${sizeProblem(issue)}${got}` : sizeProblem(issue));
+      return at(
+        issue.origin === 'number' || issue.origin === 'int' ? `${sizeProblem(issue)}${got}` : sizeProblem(issue),
+      );
     case 'invalid_value':
       return at(
         `expected ${issue.values.length === 1 ? '' : 'one of '}${issue.values.map((v) => JSON.stringify(v)).join(', ')}${got}`,
@@ -80,10 +87,8 @@ function toSpecIssues(issue: z.core.$ZodIssue): SpecIssue[] {
           aboutKey: false,
         },
       ];
-    case 'custom': {
-      const code = (issue.params as { code?: ErrorCode } | undefined)?.code ?? 'SPEC_INVALID';
-      return at(issue.message, code);
-    }
+    case 'custom':
+      return at(issue.message, customCode ?? 'SPEC_INVALID');
     default:
       return at(`${issue.message}${got}`);
   }
@@ -106,10 +111,11 @@ function sizeProblem(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig): 
     return small && bound === 1
       ? 'expected a non-empty list'
       : `expected ${small ? 'at least' : 'at most'} ${bound} items`;
-  if (issue.origin === 'string')
-    return small && bound === 1
-      ? 'expected a non-empty string'
-      : `expected ${small ? 'at least' : 'at most'} ${bound} characters`;
+  if (issue.origin === 'string') {
+    if (small && bound === 1) return 'expected a non-empty string';
+    const length = typeof issue.input === 'string' ? `, got ${issue.input.length}` : '';
+    return `expected ${small ? 'at least' : 'at most'} ${bound} characters${length}`;
+  }
   const relation = small ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
   return `expected a number ${relation} ${bound}`;
 }
@@ -120,7 +126,8 @@ function knownKeysAt(path: SpecPath): string[] {
   for (const segment of [...path, undefined]) {
     for (;;) {
       if (schema instanceof z.ZodOptional || schema instanceof z.ZodNullable) schema = schema.unwrap();
-      else if (schema instanceof z.ZodPipe) schema = schema.in;
+      // A preprocessed object (legacy key names) is a pipe from a transform into the object.
+      else if (schema instanceof z.ZodPipe) schema = schema.in instanceof z.ZodTransform ? schema.out : schema.in;
       else break;
     }
     if (segment === undefined) break;
@@ -131,7 +138,7 @@ function knownKeysAt(path: SpecPath): string[] {
   }
   if (!(schema instanceof z.ZodObject)) return [];
   return Object.entries(schema.shape as Record<string, unknown>)
-    .filter(([, field]) => !(field instanceof z.ZodOptional && field.unwrap() instanceof z.ZodNever))
+    .filter(([, field]) => !UNSUPPORTED_SCHEMAS.has(field as z.ZodType))
     .map(([key]) => key);
 }
 
