@@ -815,6 +815,7 @@ BEGIN
   IF v_unfinished IS NOT NULL THEN
     PERFORM 1 FROM sluice.jobs j
      WHERE j.id IN (SELECT d.job_id FROM sluice.job_dependencies d WHERE d.depends_on_job_id = ANY (v_unfinished))
+       AND j.status IN ('blocked', 'ready')
      ORDER BY j.id FOR NO KEY UPDATE;
     UPDATE sluice.jobs j
        SET unfinished_deps = j.unfinished_deps - c.n,
@@ -822,7 +823,7 @@ BEGIN
                          THEN 'ready'::sluice.job_status ELSE j.status END
       FROM (SELECT d.job_id, count(*)::int AS n FROM sluice.job_dependencies d
              WHERE d.depends_on_job_id = ANY (v_unfinished) GROUP BY d.job_id) c
-     WHERE j.id = c.job_id;
+     WHERE j.id = c.job_id AND j.status IN ('blocked', 'ready');
   END IF;
   -- No foreign key holds these (see job_dependencies): the rows pointing at the deleted jobs go here.
   DELETE FROM sluice.job_dependencies WHERE depends_on_job_id = ANY (v_gone);

@@ -5,7 +5,6 @@ import {
   type ClaimedAction,
   jobsClaimReady,
   jobsComplete,
-  jobsStart,
   type ResolvedWorkflow,
   type SluiceDb,
   type TriggerType,
@@ -142,13 +141,6 @@ export class DatabaseDriver {
       maxRuntimeSeconds: null,
     });
     return rows.map((r) => ({ index: this.jobIds.indexOf(Number(r.id)), attempt: r.attempt }));
-  }
-
-  async startJob(workerId: number, job: number): Promise<boolean> {
-    const started = await jobsStart(this.h.db, workerId, [
-      { jobId: this.jobIds[job] as number, startedAt: new Date() },
-    ]);
-    return started.length === 1;
   }
 
   /** Reports finished executions in one batch; returns the job indices whose results were recorded. */

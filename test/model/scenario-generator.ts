@@ -20,7 +20,6 @@ export type Op =
   | { kind: 'reset'; failedOnly: boolean }
   | { kind: 'register' }
   | { kind: 'claimJobs'; worker: number; limit: number }
-  | { kind: 'startJob'; held: number }
   | { kind: 'completeJob'; held: number; outcome: JobOutcome }
   | { kind: 'reap'; worker: number }
   | { kind: 'runAction'; worker: number; outcome: RunOutcome | 'hold' }
@@ -140,7 +139,6 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant('claimJobs'), worker: small, limit: fc.integer({ min: 1, max: 3 }) }),
     weight: 4,
   },
-  { arbitrary: fc.record({ kind: fc.constant('startJob'), held: small }), weight: 2 },
   {
     arbitrary: fc.record({
       kind: fc.constant('completeJob'),

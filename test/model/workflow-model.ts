@@ -70,6 +70,8 @@ export const defaultPersistent = (t: TriggerType) => WORKER_TRIGGERS.includes(t)
 export type Outcome = 'ok' | 'refused';
 
 export class WorkflowModel {
+  /** executions ("job:attempt") that have a result row */
+  readonly results = new Set<string>();
   readonly jobs: JobState[];
   readonly actions: ActionState[];
   readonly runs: RunState[] = [];
@@ -315,42 +317,59 @@ export class WorkflowModel {
     return this.workers.length - 1;
   }
 
+  /** A worker that stops leaves nothing claimed: like a lost one, its jobs end terminated, its runs abandoned. */
   stopWorker(worker: number): void {
-    if (this.workers[worker] === 'running') this.workers[worker] = 'stopped';
+    if (this.workers[worker] !== 'running') return;
+    this.release(worker);
+    this.workers[worker] = 'stopped';
+    this.after();
   }
 
+  /** A claim starts the jobs it takes: they go ready -> running in one step. */
   claimJobs(worker: number, jobs: readonly number[]): void {
     for (const i of jobs) {
       const j = this.jobs[i] as JobState;
-      this.setStatus(i, 'pending');
+      this.setStatus(i, 'running');
       j.worker = worker;
       j.attempt += 1;
     }
     this.after();
   }
 
-  startJob(job: number, worker: number): boolean {
-    const j = this.jobs[job] as JobState;
-    if (j.worker !== worker || j.status !== 'pending') return false;
-    this.setStatus(job, 'running');
-    return true;
-  }
-
   /** A worker's report: recorded only for its own attempt; a job no longer claimed keeps its status. */
+  /**
+   * A worker's report of one execution (job, attempt): it gets a result if the job still carries
+   * that execution of this worker and none was written for it yet (a reap or stop writes one);
+   * the job takes the status only while it is still running.
+   */
   completeJob(job: number, worker: number, attempt: number, status: 'completed' | 'failed'): void {
-    if (this.workers[worker] === 'lost') return;
     const j = this.jobs[job] as JobState;
-    if (j.worker !== worker || j.attempt !== attempt || !isActive(j.status)) return;
+    if (j.worker !== worker || j.attempt !== attempt) return;
+    this.results.add(`${job}:${attempt}`);
+    if (!isActive(j.status)) return;
     this.setStatus(job, status);
     this.after();
+  }
+
+  /** Whether the execution (job, attempt) has a result. */
+  hasResult(job: number, attempt: number): boolean {
+    return this.results.has(`${job}:${attempt}`);
   }
 
   /** The worker is declared lost: its jobs become terminated, its running action runs abandoned. */
   reap(worker: number): void {
     if (this.workers[worker] !== 'running') return;
+    this.release(worker);
     this.workers[worker] = 'lost';
+    this.after();
+  }
+
+  private release(worker: number): void {
     this.jobs.forEach((j, i) => {
-      if (j.worker === worker && isActive(j.status)) this.setStatus(i, 'terminated');
+      if (j.worker === worker && isActive(j.status)) {
+        this.setStatus(i, 'terminated');
+        this.results.add(`${i}:${j.attempt}`);
+      }
     });
     this.runs.forEach((r, k) => {
       if (r.worker !== worker || r.status !== 'running') return;
@@ -358,7 +377,6 @@ export class WorkflowModel {
       const a = this.actions[r.action] as ActionState;
       if (!this.spec(r.action).persistent && a.owner === k && a.status === 'running') a.status = 'failed';
     });
-    this.after();
   }
 
   /** Returns the run's index. */

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { JOB_TRIGGER_TYPES } from '../model.js';
 import type { ResolvedWorkflow } from '../spec/resolved-workflow.js';
 import type { Db } from './row-types.js';
 
@@ -165,7 +166,7 @@ export async function workflowsCreate(db: Db, wf: ResolvedWorkflow): Promise<num
             ${acts.map((a) => (a.commands ? JSON.stringify(a.commands) : null))}::text[],
             ${acts.map((a) => (a.scheduler ? lookup(schedulerIds, a.scheduler, 'scheduler') : null))}::bigint[],
             ${acts.map((a) => a.numAllocations)}::int[], ${acts.map((a) => a.startOneWorkerPerNode)}::boolean[],
-            ${acts.map((a) => a.maxParallelJobs)}::int[], ${acts.map((a) => Math.max(1, a.jobs.length))}::int[])
+            ${acts.map((a) => a.maxParallelJobs)}::int[], ${acts.map((a) => ((JOB_TRIGGER_TYPES as readonly string[]).includes(a.triggerType) ? a.jobs.length : 1))}::int[])
           AS u(position, trigger_type, action_type, persistent, commands, scheduler_id, num_allocations,
                one_per_node, max_parallel_jobs, required)
         RETURNING id, position`.execute(trx);
