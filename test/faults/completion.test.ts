@@ -1,4 +1,4 @@
-import { jobsComplete, jobsStart } from '@sluice/core';
+import { jobsComplete } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
 import { claimAll, registerTestWorker } from '../support/engine-driver.js';
 import { useTestDatabase } from '../support/test-database.js';
@@ -18,7 +18,6 @@ describe('completion is idempotent per attempt', () => {
     const w = await registerTestWorker(t.handle, id);
     const [job] = await claimAll(t.handle, w);
     if (!job) throw new Error('nothing claimed');
-    await jobsStart(t.handle.db, w, [{ jobId: job.id, startedAt: new Date() }]);
     const done = {
       jobId: job.id,
       attempt: job.attempt,

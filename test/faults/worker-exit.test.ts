@@ -1,4 +1,4 @@
-import { actionsClaimPending, jobsStart, MAIN_LOOP_TRIGGER_TYPES, workersStop } from '@sluice/core';
+import { actionsClaimPending, MAIN_LOOP_TRIGGER_TYPES, workersStop } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
 import { claimAll, registerTestWorker } from '../support/engine-driver.js';
 import { useTestDatabase } from '../support/test-database.js';
@@ -24,7 +24,6 @@ async function busyWorker() {
   expect(action?.trigger_type).toBe('on_jobs_ready');
   const jobs = await claimAll(t.handle, w);
   expect(jobs).toHaveLength(3);
-  await jobsStart(t.handle.db, w, [{ jobId: jobs[0]?.id as number, startedAt: new Date() }]);
   return { id, w, runId: action?.run_id as number };
 }
 

@@ -10,6 +10,15 @@ import { buildWorkflow } from '../support/workflow-builder.js';
 const t = useTestDatabase('worker_process');
 const env = () => ({ SLUICE_DATABASE_URL: t.url });
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'sluice-worker-'));
+/** Alive and not a zombie: a reaped pid may be recycled, so this only reads, never signals. */
+function processAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 const FAST = ['--poll-interval', '120', '--heartbeat-interval', '0.2'];
 
 async function jobStatuses(workflowId: number): Promise<Record<string, string>> {
@@ -221,7 +230,9 @@ describe('sluice worker processes', { timeout: 120_000 }, () => {
     expect((await jobStatuses(id)).stuck).toBe('running');
     w.child.kill('SIGKILL');
     await w.exited;
-    process.kill(Number(readFileSync(path.join(dir, 'stuck.pid'), 'utf8')), 'SIGKILL');
+    // No process of a job outlives its worker: the job supervisor kills it when the worker dies.
+    const jobPid = Number(readFileSync(path.join(dir, 'stuck.pid'), 'utf8'));
+    await waitFor('the job to die with its worker', async () => !processAlive(jobPid), 15_000);
     const status = await waitFor('the worker to be declared lost', async () => {
       const r = await runCli(['workflows', 'status', String(id), '--json'], { env: env() });
       const s = JSON.parse(r.stdout);

@@ -25,13 +25,13 @@ const CHECKS: Check[] = [
            WHERE w.id = $1 AND (w.num_jobs <> c.n OR w.unfinished_jobs <> c.unfinished)`,
   },
   {
-    name: 'jobs.unfinished_deps equals the dependencies not done (initialized jobs)',
+    name: 'jobs.unfinished_deps equals the dependencies not done (waiting jobs: blocked, ready)',
     sql: `SELECT j.id, j.name, j.status, j.unfinished_deps, c.n AS actual
             FROM sluice.jobs j,
                  LATERAL (SELECT count(*) FILTER (WHERE NOT sluice.job_status_is_done(d2.status))::int AS n
                             FROM sluice.job_dependencies d JOIN sluice.jobs d2 ON d2.id = d.depends_on_job_id
                            WHERE d.job_id = j.id) c
-           WHERE j.workflow_id = $1 AND j.status <> 'uninitialized' AND j.unfinished_deps <> c.n`,
+           WHERE j.workflow_id = $1 AND j.status IN ('blocked', 'ready') AND j.unfinished_deps <> c.n`,
   },
   {
     name: 'no blocked job whose dependencies are all done (it would wait forever)',

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -96,15 +96,31 @@ export class JobLedger {
       ...this.actions().map((a) => a.pid),
       ...pidFiles.flatMap((f) => this.pidsIn(f)),
     ];
-    for (const pid of pids) {
-      // Jobs are process group leaders: the group takes their children with them.
-      for (const target of [-pid, pid]) {
-        try {
-          process.kill(target, 'SIGKILL');
-        } catch {
-          // gone
-        }
+    for (const pid of new Set(pids)) {
+      // Pids are recycled fast here (pid_max 32768): a pid the ledger saw long ago may be anyone's
+      // process now. Only a process that still holds the ledger's files (fd 9, the run's lock,
+      // which every process of a run inherits) or runs the ledger's script is signaled.
+      if (!this.owns(pid)) continue;
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
       }
+    }
+  }
+
+  /** Whether the process belongs to a run of this ledger (see killAll). */
+  private owns(pid: number): boolean {
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/9`).startsWith(this.dir)) return true;
+    } catch {
+      // no fd 9, or gone
+    }
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(this.dir);
+    } catch {
+      return false;
     }
   }
 }

@@ -61,7 +61,7 @@ export function startSluice(args: string[], o: StartOptions): WorkerProcess {
     child.on('close', (c, signal) => {
       code = c ?? (signal ? 128 : null);
       started.delete(w);
-      resolve({ code: c, stdout, stderr });
+      resolve({ code: c, signal, stdout, stderr });
     });
   });
   const w: WorkerProcess = {
@@ -81,6 +81,9 @@ export function startSluice(args: string[], o: StartOptions): WorkerProcess {
       }
     },
     killGroup: (signal) => {
+      // Only while node has not reaped it: pids are recycled fast here (pid_max 32768), and a
+      // signal to a reaped worker's pid or group may reach anyone's process.
+      if (child.exitCode !== null || child.signalCode !== null) return;
       try {
         process.kill(-(child.pid as number), signal);
       } catch {
