@@ -37,7 +37,8 @@ CREATE TYPE sluice.allocation_status AS ENUM (
     'active',
     'complete',
     'failed',
-    'canceled'
+    'canceled',
+    'unknown'
 );
 
 --
@@ -847,6 +848,7 @@ DECLARE
   v_now_undone bigint[];
   v_unsuccessful bigint[];
   v_ready_workflows bigint[];
+  v_back_to_waiting bigint[];
   v_delta_wfs bigint[];
   v_deltas integer[];
   v_finished_workflows bigint[];
@@ -863,10 +865,26 @@ BEGIN
          array_agg(c.id ORDER BY c.id) FILTER (WHERE NOT sluice.job_status_is_done(c.ns) AND sluice.job_status_is_done(c.os)),
          array_agg(c.id ORDER BY c.id) FILTER (WHERE sluice.job_status_is_unsuccessful(c.ns)
                                                  AND NOT sluice.job_status_is_done(c.os)),
-         array_agg(DISTINCT c.wf) FILTER (WHERE c.ns = 'ready')
-    INTO v_now_done, v_now_undone, v_unsuccessful, v_ready_workflows
+         array_agg(DISTINCT c.wf) FILTER (WHERE c.ns = 'ready'),
+         array_agg(c.id ORDER BY c.id) FILTER (WHERE c.ns IN ('blocked', 'ready')
+                                                 AND c.os NOT IN ('blocked', 'ready', 'uninitialized'))
+    INTO v_now_done, v_now_undone, v_unsuccessful, v_ready_workflows, v_back_to_waiting
     FROM unnest(v_ids, v_wfs, v_new, v_old) AS c(id, wf, ns, os)
    WHERE c.ns <> c.os;
+
+  -- A job that waits again without a run's start (an admin's UPDATE, a claim given back) gets
+  -- its count from its dependency rows: only waiting jobs' counts are kept (see below).
+  IF v_back_to_waiting IS NOT NULL THEN
+    UPDATE sluice.jobs j
+       SET unfinished_deps = c.n
+      FROM (SELECT j2.id, count(dep.id) FILTER (WHERE NOT sluice.job_status_is_done(dep.status))::int AS n
+              FROM sluice.jobs j2
+              LEFT JOIN sluice.job_dependencies d ON d.job_id = j2.id
+              LEFT JOIN sluice.jobs dep ON dep.id = d.depends_on_job_id
+             WHERE j2.id = ANY (v_back_to_waiting)
+             GROUP BY j2.id) c
+     WHERE j.id = c.id AND j.unfinished_deps <> c.n;
+  END IF;
 
   IF v_now_done IS NOT NULL OR v_now_undone IS NOT NULL THEN
     -- Dependents are shared between concurrent completions: lock them in id order. Only
@@ -908,7 +926,8 @@ BEGIN
                     UNION ALL SELECT unnest(v_now_undone), 1) x
               JOIN sluice.job_dependencies d ON d.depends_on_job_id = x.id
              GROUP BY d.job_id) c
-     WHERE j.id = c.job_id AND c.delta <> 0 AND j.status IN ('blocked', 'ready');
+     WHERE j.id = c.job_id AND c.delta <> 0 AND j.status IN ('blocked', 'ready')
+       AND NOT j.id = ANY (coalesce(v_back_to_waiting, '{}'));  -- recounted whole above
 
     SELECT array_agg(wf ORDER BY wf), array_agg(delta ORDER BY wf) INTO v_delta_wfs, v_deltas
       FROM (SELECT c.wf, sum(CASE WHEN sluice.job_status_is_done(c.ns) THEN -1 ELSE 1 END)::int AS delta
@@ -1573,7 +1592,7 @@ CREATE TABLE sluice.scheduled_compute_nodes (
     submitted_at timestamp with time zone,
     started_at timestamp with time zone,
     finished_at timestamp with time zone,
-    CONSTRAINT scheduled_compute_nodes_submitted_has_job_id CHECK (((status = ANY (ARRAY['pending'::sluice.allocation_status, 'failed'::sluice.allocation_status])) OR (slurm_job_id IS NOT NULL)))
+    CONSTRAINT scheduled_compute_nodes_submitted_has_job_id CHECK (((status = ANY (ARRAY['pending'::sluice.allocation_status, 'failed'::sluice.allocation_status, 'unknown'::sluice.allocation_status])) OR (slurm_job_id IS NOT NULL)))
 );
 
 --

@@ -3,7 +3,8 @@
 -- Slurm: the schedulers a workflow defines, the allocations its schedule_nodes actions request,
 -- and what ties jobs and workers to them. See docs/state-machines.md ("Allocation status").
 
-CREATE TYPE sluice.allocation_status AS ENUM ('pending', 'active', 'complete', 'failed', 'canceled');
+-- unknown: sbatch exited 0 but printed no job id that Sluice could read; never resubmitted.
+CREATE TYPE sluice.allocation_status AS ENUM ('pending', 'active', 'complete', 'failed', 'canceled', 'unknown');
 
 CREATE TABLE sluice.slurm_schedulers (
   id bigint GENERATED ALWAYS AS IDENTITY,
@@ -52,7 +53,7 @@ CREATE TABLE sluice.scheduled_compute_nodes (
   CONSTRAINT scheduled_compute_nodes_scheduler_fkey FOREIGN KEY (scheduler_id)
     REFERENCES sluice.slurm_schedulers (id) ON DELETE CASCADE,
   CONSTRAINT scheduled_compute_nodes_submitted_has_job_id
-    CHECK (status IN ('pending', 'failed') OR slurm_job_id IS NOT NULL)
+    CHECK (status IN ('pending', 'failed', 'unknown') OR slurm_job_id IS NOT NULL)
 );
 CREATE INDEX scheduled_compute_nodes_workflow_idx ON sluice.scheduled_compute_nodes (workflow_id, id);
 

@@ -1,5 +1,5 @@
 import { jobsList, type SluiceDb, type WorkflowSummaryRow, workflowsGet } from '@sluice/core';
-import { ensureWorkflow, toWorkflowStatus } from '@sluice/runner';
+import { ensureWorkflow, loadSpec, prepareOutputDirectory, toWorkflowStatus, WORKER_DEFAULTS } from '@sluice/runner';
 import type { Command } from 'commander';
 import { globals, logErr, openDatabase, workflowIdArg } from './cli-context.js';
 import { parseWorkerFlags, type RawWorkerFlags } from './cli-options.js';
@@ -45,15 +45,15 @@ export function registerRunCommand(program: Command): void {
       .command('run <spec-or-id>')
       .description('create (from a spec) and initialize a workflow if needed, then run it here to the end')
       .option('--json', 'print the final status as JSON'),
-  ).action(async (target: string, raw: RawWorkerFlags, cmd: Command) => {
+  ).action(async (spec: string, raw: RawWorkerFlags, cmd: Command) => {
     const g = globals(cmd);
     const request = parseWorkerFlags(raw);
+    // Everything that can be checked is checked before a workflow is created.
+    await prepareOutputDirectory(request.outputDir ?? WORKER_DEFAULTS.outputDir);
+    const target = /^[0-9]+$/.test(spec) ? { id: workflowIdArg(spec) } : { spec: await loadSpec(spec) };
     const handle = await openDatabase(g, 1);
     try {
-      const workflow = await ensureWorkflow(
-        handle,
-        /^[0-9]+$/.test(target) ? { id: workflowIdArg(target) } : { specPath: target },
-      );
+      const workflow = await ensureWorkflow(handle, target);
       const workflowId = workflow.id;
       if (workflow.created && !g.json) logErr(`created workflow ${workflowId}`);
       const stopProgress = startProgress(handle, workflowId);

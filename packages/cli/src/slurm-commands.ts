@@ -1,7 +1,7 @@
 import { allocationsList } from '@sluice/core';
 import { commandLineSlurm } from '@sluice/runner';
 import type { Command } from 'commander';
-import { globals, withDatabase, workflowIdArg } from './cli-context.js';
+import { globals, withWorkflow } from './cli-context.js';
 import { printJson, printTable } from './output-format.js';
 
 export function registerSlurmCommands(program: Command): void {
@@ -12,8 +12,7 @@ export function registerSlurmCommands(program: Command): void {
     .option('--json', 'machine output')
     .action(async (id: string, _o, cmd: Command) => {
       const g = globals(cmd);
-      const workflowId = workflowIdArg(id);
-      const rows = await withDatabase(g, (h) => allocationsList(h.db, workflowId));
+      const rows = await withWorkflow(g, id, (h, workflowId) => allocationsList(h.db, workflowId));
       const states = await commandLineSlurm.jobStates(
         rows.map((r) => r.slurm_job_id).filter((x): x is string => x !== null),
       );

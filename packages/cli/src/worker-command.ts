@@ -1,5 +1,6 @@
 import {
   commandLineSlurm,
+  prepareOutputDirectory,
   resolveWorkerOptions,
   WORKER_DEFAULTS,
   Worker,
@@ -81,6 +82,7 @@ export function registerWorkerCommand(program: Command): void {
     const g = globals(cmd);
     const workflowId = workflowIdArg(id);
     const request = parseWorkerFlags(raw);
+    await prepareOutputDirectory(request.outputDir ?? WORKER_DEFAULTS.outputDir);
     // The worker opens its own connections and checks the schema on them.
     const { url } = await resolveDatabase(g);
     const summary = await runWorker(url, workflowId, request, g.debug ?? false);

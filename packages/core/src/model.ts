@@ -84,7 +84,14 @@ export type ActionRunStatus = SluiceActionRunStatus;
 export const ACTION_RUN_STATUSES = every<ActionRunStatus>()(['running', 'succeeded', 'failed', 'abandoned']);
 
 export type AllocationStatus = SluiceAllocationStatus;
-export const ALLOCATION_STATUSES = every<AllocationStatus>()(['pending', 'active', 'complete', 'failed', 'canceled']);
+export const ALLOCATION_STATUSES = every<AllocationStatus>()([
+  'pending',
+  'active',
+  'complete',
+  'failed',
+  'canceled',
+  'unknown',
+]);
 
 export type EventKind = SluiceEventKind;
 export const EVENT_KINDS = every<EventKind>()([

@@ -22,6 +22,7 @@ export {
   type WorkflowTarget,
   workflowStatus,
 } from './operations/workflow-operations.js';
+export { prepareOutputDirectory } from './output-directory.js';
 export { buildAllocationScript } from './slurm/allocation-script.js';
 export { commandLineSlurm, type SbatchOutcome, type SlurmClient } from './slurm/slurm-client.js';
 export {

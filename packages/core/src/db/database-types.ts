@@ -25,7 +25,7 @@ export type SluiceActionRunStatus = "abandoned" | "failed" | "running" | "succee
 
 export type SluiceActionType = "run_commands" | "schedule_nodes";
 
-export type SluiceAllocationStatus = "active" | "canceled" | "complete" | "failed" | "pending";
+export type SluiceAllocationStatus = "active" | "canceled" | "complete" | "failed" | "pending" | "unknown";
 
 export type SluiceEventKind = "action_finished" | "action_pending" | "action_started" | "job_finished" | "job_requeued" | "job_started" | "worker_lost" | "worker_started" | "worker_stopped" | "workflow_canceled" | "workflow_completed" | "workflow_created" | "workflow_initialized" | "workflow_reinitialized" | "workflow_reset";
 

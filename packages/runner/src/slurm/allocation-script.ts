@@ -1,6 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SlurmSchedulerWithDefaults } from '@sluice/core';
+import { makeDirectorySync } from '../output-directory.js';
 
 export interface AllocationScript {
   workflowId: number;
@@ -67,7 +68,7 @@ export function buildAllocationScript(a: AllocationScript): string {
 
 export function writeAllocationScript(a: AllocationScript): string {
   const dir = path.join(path.resolve(a.outputDir), 'slurm');
-  mkdirSync(dir, { recursive: true });
+  makeDirectorySync(dir);
   const file = path.join(dir, `sbatch_wf${a.workflowId}_node${a.scheduledNodeId}.sh`);
   writeFileSync(file, buildAllocationScript(a), { mode: 0o755 });
   return file;

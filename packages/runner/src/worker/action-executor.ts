@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import {
   type ActionRunOutcome,
@@ -10,6 +10,7 @@ import {
   type SluiceDb,
   slurmSchedulersGet,
 } from '@sluice/core';
+import { makeDirectory } from '../output-directory.js';
 import { writeAllocationScript } from '../slurm/allocation-script.js';
 import { submitAllocation } from '../slurm/allocation-submitter.js';
 import type { SlurmClient } from '../slurm/slurm-client.js';
@@ -74,7 +75,7 @@ function runCommand(
 async function runCommands(action: ClaimedAction, ctx: ActionContext): Promise<ActionRunOutcome> {
   const outputDir = path.resolve(ctx.outputDir);
   const logDir = path.join(outputDir, 'action_logs');
-  mkdirSync(logDir, { recursive: true });
+  await makeDirectory(logDir);
   const base = path.join(logDir, `wf${ctx.workflowId}_action${action.action_id}_run${action.run_id}`);
   const stdoutPath = `${base}.o`;
   const stderrPath = `${base}.e`;

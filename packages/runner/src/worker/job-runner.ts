@@ -1,3 +1,4 @@
+import { statfs } from 'node:fs/promises';
 import path from 'node:path';
 import {
   type FinishedJobStatus,
@@ -104,7 +105,9 @@ export class JobRunner {
       const entry: RunningJob = { job, proc, startedAt, stdoutPath, stderrPath, stopAs: null };
       this.running.set(job.id, entry);
       this.jobsRun++;
-      void proc.exited.then((exit) => {
+      void proc.exited.then(async (exit) => {
+        // A job that fails while its log directory is full most likely failed on that: say so.
+        const full = exit.returnCode !== 0 && !exit.error ? await logDirectoryFull(stdoutPath) : null;
         this.running.delete(job.id);
         // A job whose supervisor died was killed with it: its own outcome is unknown.
         const status =
@@ -113,9 +116,11 @@ export class JobRunner {
           ? (exit.error?.message ?? 'the job supervisor died')
           : exit.error
             ? `could not start: ${exit.error.message}`
-            : exit.signal
-              ? `killed by ${exit.signal}`
-              : null;
+            : full
+              ? `the job log directory ${full} is full (no space left): its output may be cut short`
+              : exit.signal
+                ? `killed by ${exit.signal}`
+                : null;
         if (exit.leftovers) this.ctx.log('info', `job ${job.id} left processes behind; they were killed`);
         this.queueCompletion(
           job,
@@ -223,6 +228,17 @@ export class JobRunner {
         for (const c of batch) this.writing.delete(key(c));
       }
     }
+  }
+}
+
+/** The directory of a log file when its file system has no space left, else null. */
+async function logDirectoryFull(logPath: string): Promise<string | null> {
+  const dir = path.dirname(logPath);
+  try {
+    const fs = await statfs(dir);
+    return fs.bavail === 0 ? dir : null;
+  } catch {
+    return null;
   }
 }
 

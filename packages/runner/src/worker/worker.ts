@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -23,6 +22,7 @@ import {
   workersStop,
   workflowsGetState,
 } from '@sluice/core';
+import { prepareOutputDirectory } from '../output-directory.js';
 import { retryWithBackoff } from '../retry.js';
 import type { SlurmClient } from '../slurm/slurm-client.js';
 import { ActionRunner } from './action-runner.js';
@@ -207,7 +207,7 @@ export class Worker {
     const db = this.handle.db;
     try {
       await assertMigrated(this.handle);
-      mkdirSync(path.join(this.opts.outputDir, 'job_stdio'), { recursive: true });
+      await prepareOutputDirectory(this.opts.outputDir);
       await this.startSupervisor();
       const limits = [
         this.opts.timeLimitSeconds ? Date.now() + this.opts.timeLimitSeconds * 1000 : null,
