@@ -159,16 +159,14 @@ DECLARE
   v_released bigint[];
   v_workflow_id bigint;
 BEGIN
-  SELECT array_agg(DISTINCT action_id) INTO v_actions FROM sluice.action_runs
+  SELECT array_agg(DISTINCT action_id), min(workflow_id) INTO v_actions, v_workflow_id FROM sluice.action_runs
    WHERE id = ANY (p_action_run_ids) AND worker_id = p_worker_id AND status = 'running';
   IF v_actions IS NULL THEN
     RETURN;
   END IF;
   PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_actions) ORDER BY id FOR NO KEY UPDATE;
   WITH released AS (
-    UPDATE sluice.action_runs
-       SET status = 'abandoned', finished_at = now(),
-           message = 'released: the claim never reached worker ' || worker_id
+    DELETE FROM sluice.action_runs
      WHERE id = ANY (p_action_run_ids) AND worker_id = p_worker_id AND status = 'running'
     RETURNING id, action_id, workflow_id, worker_id
   ), requeued AS (
@@ -179,11 +177,11 @@ BEGIN
   ), logged AS (
     INSERT INTO sluice.events (workflow_id, kind, action_id, worker_id, data)
     SELECT workflow_id, 'action_finished', action_id, worker_id,
-           jsonb_build_object('action_run_id', id, 'status', 'abandoned', 'released', true)
+           jsonb_build_object('action_run_id', id, 'status', 'released',
+                              'message', 'the claim never reached worker ' || worker_id)
       FROM released
-    RETURNING workflow_id
   )
-  SELECT array_agg(id), min((SELECT workflow_id FROM logged LIMIT 1)) INTO v_released, v_workflow_id FROM released;
+  SELECT array_agg(id) INTO v_released FROM released;
   PERFORM pg_notify('sluice_actions_pending', v_workflow_id::text);
   RETURN QUERY SELECT unnest(v_released);
 END $$;
@@ -216,8 +214,6 @@ END $$;
 CREATE FUNCTION sluice.actions_claim(p_worker_id bigint, p_trigger_types sluice.trigger_type[], p_action_types sluice.action_type[] DEFAULT NULL::sluice.action_type[]) RETURNS TABLE(run_id bigint, action_id bigint, trigger_type sluice.trigger_type, action_type sluice.action_type, persistent boolean, commands text[], scheduler_id bigint, num_allocations integer, start_one_worker_per_node boolean, max_parallel_jobs integer)
     LANGUAGE plpgsql
     AS $$
--- The output columns share names with the tables' (action_id, run_id): columns win.
-#variable_conflict use_column
 DECLARE
   v_worker sluice.workers;
   v_wf sluice.workflows;
@@ -255,13 +251,12 @@ BEGIN
          AND a.trigger_type = ANY (p_trigger_types)
          AND (p_action_types IS NULL OR a.action_type = ANY (p_action_types))
          AND NOT EXISTS (SELECT 1 FROM sluice.action_runs r
-                          WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = v_wf.run_id
-                            AND r.status <> 'abandoned')
+                          WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = v_wf.run_id)
        ORDER BY a.id
     LOOP
       INSERT INTO sluice.action_runs (action_id, workflow_id, worker_id, run_id)
       VALUES (v_action.id, v_wf.id, p_worker_id, v_wf.run_id)
-      ON CONFLICT (action_id, worker_id, run_id) WHERE status <> 'abandoned' DO NOTHING
+      ON CONFLICT ON CONSTRAINT action_runs_action_worker_run_key DO NOTHING
       RETURNING id INTO v_run_id;
       EXIT WHEN v_run_id IS NOT NULL;
     END LOOP;
@@ -291,8 +286,7 @@ CREATE FUNCTION sluice.actions_claimable(p_worker_id bigint, p_trigger_types slu
      WHERE k.id = p_worker_id AND a.status = 'pending' AND a.trigger_type = ANY (p_trigger_types)
        AND (NOT a.persistent OR NOT EXISTS (
              SELECT 1 FROM sluice.action_runs r
-              WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id
-                AND r.status <> 'abandoned')))
+              WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id)))
 $$;
 
 --
@@ -543,7 +537,7 @@ CREATE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
              WHEN a.persistent THEN a.status = 'pending' AND NOT EXISTS (
                SELECT 1 FROM sluice.action_runs r
                 WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id
-                  AND r.status IN ('succeeded', 'failed'))
+                  AND r.status <> 'running')
              ELSE a.trigger_type = 'on_workflow_start' AND a.status IN ('pending', 'running')
            END)
 $$;
@@ -2030,6 +2024,13 @@ ALTER TABLE sluice.workflows ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 ALTER TABLE ONLY sluice.migrations ALTER COLUMN id SET DEFAULT nextval('sluice.migrations_id_seq'::regclass);
 
 --
+-- Name: action_runs action_runs_action_worker_run_key; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.action_runs
+    ADD CONSTRAINT action_runs_action_worker_run_key UNIQUE (action_id, worker_id, run_id);
+
+--
 -- Name: action_runs action_runs_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
 --
 
@@ -2224,12 +2225,6 @@ ALTER TABLE ONLY sluice.workflow_actions
 
 ALTER TABLE ONLY sluice.workflows
     ADD CONSTRAINT workflows_pkey PRIMARY KEY (id);
-
---
--- Name: action_runs_action_worker_run_key; Type: INDEX; Schema: sluice; Owner: -
---
-
-CREATE UNIQUE INDEX action_runs_action_worker_run_key ON sluice.action_runs USING btree (action_id, worker_id, run_id) WHERE (status <> 'abandoned'::sluice.action_run_status);
 
 --
 -- Name: action_runs_worker_running_idx; Type: INDEX; Schema: sluice; Owner: -

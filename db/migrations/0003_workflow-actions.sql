@@ -92,12 +92,9 @@ CREATE TABLE sluice.action_runs (
     REFERENCES sluice.workflows (id) ON DELETE CASCADE,
   CONSTRAINT action_runs_worker_fkey FOREIGN KEY (worker_id)
     REFERENCES sluice.workers (id) ON DELETE CASCADE,
+  CONSTRAINT action_runs_action_worker_run_key UNIQUE (action_id, worker_id, run_id),
   CONSTRAINT action_runs_finished_matches_status CHECK ((status = 'running') = (finished_at IS NULL))
 );
--- A released run (its claim never reached the worker) is not the worker's run of a persistent
--- action: the worker claims it again.
-CREATE UNIQUE INDEX action_runs_action_worker_run_key ON sluice.action_runs (action_id, worker_id, run_id)
-  WHERE status <> 'abandoned';
 CREATE INDEX action_runs_worker_running_idx ON sluice.action_runs (worker_id) WHERE status = 'running';
 CREATE INDEX action_runs_workflow_idx ON sluice.action_runs (workflow_id, id);
 
@@ -344,7 +341,7 @@ CREATE TRIGGER tg_workflows__20_start_run_actions AFTER UPDATE OF run_id ON slui
 -- p_action_types: `sluice submit` on a login node takes only schedule_nodes), or nothing.
 -- Non-persistent: the first worker to flip it from pending to running gets it (SKIP LOCKED), and
 -- the action records the run that holds its claim. Persistent: the insert of (action, worker,
--- run) either succeeds or meets the unique key. The worker's row is share-locked first, so a
+-- run) either succeeds or meets the unique key (a released run's row is gone: it is claimed again). The worker's row is share-locked first, so a
 -- claim and a reap of that worker serialize: no run starts on a worker just declared lost.
 CREATE FUNCTION sluice.actions_claim(p_worker_id bigint, p_trigger_types sluice.trigger_type[],
                                                 p_action_types sluice.action_type[] DEFAULT NULL)
@@ -353,8 +350,6 @@ CREATE FUNCTION sluice.actions_claim(p_worker_id bigint, p_trigger_types sluice.
                  scheduler_id bigint, num_allocations integer, start_one_worker_per_node boolean,
                  max_parallel_jobs integer)
   LANGUAGE plpgsql AS $$
--- The output columns share names with the tables' (action_id, run_id): columns win.
-#variable_conflict use_column
 DECLARE
   v_worker sluice.workers;
   v_wf sluice.workflows;
@@ -392,13 +387,12 @@ BEGIN
          AND a.trigger_type = ANY (p_trigger_types)
          AND (p_action_types IS NULL OR a.action_type = ANY (p_action_types))
          AND NOT EXISTS (SELECT 1 FROM sluice.action_runs r
-                          WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = v_wf.run_id
-                            AND r.status <> 'abandoned')
+                          WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = v_wf.run_id)
        ORDER BY a.id
     LOOP
       INSERT INTO sluice.action_runs (action_id, workflow_id, worker_id, run_id)
       VALUES (v_action.id, v_wf.id, p_worker_id, v_wf.run_id)
-      ON CONFLICT (action_id, worker_id, run_id) WHERE status <> 'abandoned' DO NOTHING
+      ON CONFLICT ON CONSTRAINT action_runs_action_worker_run_key DO NOTHING
       RETURNING id INTO v_run_id;
       EXIT WHEN v_run_id IS NOT NULL;
     END LOOP;
@@ -448,8 +442,9 @@ BEGIN
 END $$;
 
 -- Gives back runs the database says this worker holds but the worker is not running (a claim
--- whose reply was lost): each is recorded abandoned, and a non-persistent action it held goes
--- back to pending, to be claimed again. Returns the released runs.
+-- whose reply was lost): such a run never ran, so its row goes (the event log keeps that it was
+-- claimed and released), and a non-persistent action it held goes back to pending, to be
+-- claimed again. Returns the released runs.
 CREATE FUNCTION sluice.action_runs_release(p_worker_id bigint, p_action_run_ids bigint[]) RETURNS SETOF bigint
   LANGUAGE plpgsql AS $$
 DECLARE
@@ -457,16 +452,14 @@ DECLARE
   v_released bigint[];
   v_workflow_id bigint;
 BEGIN
-  SELECT array_agg(DISTINCT action_id) INTO v_actions FROM sluice.action_runs
+  SELECT array_agg(DISTINCT action_id), min(workflow_id) INTO v_actions, v_workflow_id FROM sluice.action_runs
    WHERE id = ANY (p_action_run_ids) AND worker_id = p_worker_id AND status = 'running';
   IF v_actions IS NULL THEN
     RETURN;
   END IF;
   PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_actions) ORDER BY id FOR NO KEY UPDATE;
   WITH released AS (
-    UPDATE sluice.action_runs
-       SET status = 'abandoned', finished_at = now(),
-           message = 'released: the claim never reached worker ' || worker_id
+    DELETE FROM sluice.action_runs
      WHERE id = ANY (p_action_run_ids) AND worker_id = p_worker_id AND status = 'running'
     RETURNING id, action_id, workflow_id, worker_id
   ), requeued AS (
@@ -477,17 +470,17 @@ BEGIN
   ), logged AS (
     INSERT INTO sluice.events (workflow_id, kind, action_id, worker_id, data)
     SELECT workflow_id, 'action_finished', action_id, worker_id,
-           jsonb_build_object('action_run_id', id, 'status', 'abandoned', 'released', true)
+           jsonb_build_object('action_run_id', id, 'status', 'released',
+                              'message', 'the claim never reached worker ' || worker_id)
       FROM released
-    RETURNING workflow_id
   )
-  SELECT array_agg(id), min((SELECT workflow_id FROM logged LIMIT 1)) INTO v_released, v_workflow_id FROM released;
+  SELECT array_agg(id) INTO v_released FROM released;
   PERFORM pg_notify('sluice_actions_pending', v_workflow_id::text);
   RETURN QUERY SELECT unnest(v_released);
 END $$;
 
 -- Whether the worker's workflow has a pending action among p_trigger_types that this worker
--- could claim: a non-persistent one, or a persistent one it has no (unreleased) run of in this run.
+-- could claim: a non-persistent one, or a persistent one it has not run in this run.
 CREATE FUNCTION sluice.actions_claimable(p_worker_id bigint, p_trigger_types sluice.trigger_type[])
   RETURNS boolean
   LANGUAGE sql STABLE AS $$
@@ -498,8 +491,7 @@ CREATE FUNCTION sluice.actions_claimable(p_worker_id bigint, p_trigger_types slu
      WHERE k.id = p_worker_id AND a.status = 'pending' AND a.trigger_type = ANY (p_trigger_types)
        AND (NOT a.persistent OR NOT EXISTS (
              SELECT 1 FROM sluice.action_runs r
-              WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id
-                AND r.status <> 'abandoned')))
+              WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id)))
 $$;
 
 -- A worker that stops or is declared lost leaves its running action runs abandoned: the

@@ -23,7 +23,7 @@ $$;
 
 -- Whether the worker may claim jobs at all right now: no job is claimed while a non-persistent
 -- on_workflow_start action is pending or running, nor by a worker whose own on_worker_start runs
--- of the current run have not finished (succeeded or failed; a released claim does not count).
+-- of the current run have finished.
 CREATE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
   LANGUAGE sql STABLE AS $$
   SELECT NOT EXISTS (
@@ -36,7 +36,7 @@ CREATE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
              WHEN a.persistent THEN a.status = 'pending' AND NOT EXISTS (
                SELECT 1 FROM sluice.action_runs r
                 WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id
-                  AND r.status IN ('succeeded', 'failed'))
+                  AND r.status <> 'running')
              ELSE a.trigger_type = 'on_workflow_start' AND a.status IN ('pending', 'running')
            END)
 $$;

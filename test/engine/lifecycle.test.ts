@@ -1,5 +1,6 @@
 import {
   type JobStatus,
+  workersRegister,
   workflowsCancel,
   workflowsCreate,
   workflowsGet,
@@ -7,6 +8,7 @@ import {
   workflowsReinitialize,
   workflowsResetStatus,
 } from '@sluice/core';
+import { workflowStatus } from '@sluice/runner';
 import { describe, expect, it } from 'vitest';
 import { finishJobs } from '../support/engine-driver.js';
 import { useTestDatabase } from '../support/test-database.js';
@@ -171,5 +173,42 @@ describe('workflow lifecycle in SQL', () => {
     await expect(workflowsCreate(t.handle.db, bad)).rejects.toThrow();
     const after = await t.query<{ n: number }>('SELECT count(*)::int AS n FROM sluice.workflows');
     expect(after[0]?.n).toBe(before[0]?.n);
+  });
+});
+
+describe('a stalled workflow', () => {
+  it('says why: ready jobs that no live worker can run, and no allocation queued', async () => {
+    const wf = buildWorkflow({ big: { rr: 'big' }, small: {} });
+    wf.resourceRequirements.push({
+      name: 'big',
+      numCpus: 16,
+      numGpus: 0,
+      numNodes: 1,
+      memory: '1m',
+      memoryBytes: 1 << 20,
+      runtime: 'PT1M',
+      runtimeSeconds: 60,
+    });
+    const id = await workflowsCreate(t.handle.db, wf);
+    await workflowsInitialize(t.handle.db, id);
+    expect((await workflowStatus(t.handle, id)).status.stalled).toBe(
+      `2 ready jobs and no live worker to run them (start one: sluice worker ${id})`,
+    );
+    await workersRegister(t.handle.db, {
+      workflowId: id,
+      hostname: 'small-node',
+      pid: 1,
+      osUser: null,
+      numCpus: 8,
+      memoryBytes: 1 << 30,
+      numGpus: 0,
+      numNodes: 1,
+      maxParallelJobs: null,
+      endsAt: null,
+      heartbeatTimeoutSeconds: 600,
+    });
+    expect((await workflowStatus(t.handle, id)).status.stalled).toBe(
+      '1 ready job needs 16 cpus; live workers have at most 8',
+    );
   });
 });

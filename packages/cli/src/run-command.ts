@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { globals, logErr, openDatabase, workflowIdArg } from './cli-context.js';
 import { parseWorkerFlags, type RawWorkerFlags } from './cli-options.js';
 import { printJson, printTable } from './output-format.js';
-import { addWorkerOptions, runWorker } from './worker-command.js';
+import { addWorkerOptions, exitSoon, runWorker } from './worker-command.js';
 
 function progressLine(w: WorkflowSummaryRow): string {
   const done = w.num_jobs - w.unfinished_jobs;
@@ -80,6 +80,7 @@ export function registerRunCommand(program: Command): void {
       if (!ok) process.exitCode = 1;
     } finally {
       await handle.close();
+      exitSoon();
     }
   });
 }

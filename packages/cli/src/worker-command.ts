@@ -47,6 +47,14 @@ export function addWorkerOptions(cmd: Command): Command {
     .option('--one-worker-per-node', 'in an allocation, manage this node only (started by srun)');
 }
 
+/**
+ * A worker that gave up on an unreachable database may still hold sockets to it that never
+ * close: once it has said how it ended, the process leaves even so.
+ */
+export function exitSoon(): void {
+  setTimeout(() => process.exit(), 5_000).unref();
+}
+
 /** Runs one worker in this process until its workflow is done, it is canceled, or a signal stops it. */
 export async function runWorker(
   url: string,
@@ -90,8 +98,10 @@ export function registerWorkerCommand(program: Command): void {
     // Inside an allocation, leaving because nothing left fits is the normal end, not a failure.
     const failed =
       summary.reason === 'lost' ||
+      summary.reason === 'fenced' ||
       summary.reason === 'error' ||
       (summary.reason === 'nothing-runnable' && request.scheduledNodeId === undefined);
     if (failed) process.exitCode = 1;
+    exitSoon();
   });
 }

@@ -85,6 +85,7 @@ export {
 } from './db/worker-repository.js';
 export { workflowsCreate } from './db/workflow-create.js';
 export {
+  type WorkflowStallFacts,
   type WorkflowState,
   workflowsCancel,
   workflowsDelete,
@@ -95,6 +96,7 @@ export {
   workflowsList,
   workflowsReinitialize,
   workflowsResetStatus,
+  workflowsStallFacts,
 } from './db/workflow-repository.js';
 export { ERROR_CODES, type ErrorCode, isErrorCode, isSluiceError, SluiceError } from './errors.js';
 export {

@@ -68,3 +68,69 @@ export async function workflowsDelete(db: Db, id: number): Promise<void> {
   const r = await db.deleteFrom('sluice.workflows').where('id', '=', id).executeTakeFirst();
   if (r.numDeletedRows === 0n) throw new SluiceError('WORKFLOW_NOT_FOUND', `workflow ${id} does not exist`);
 }
+
+/** What a stall report needs: the ready jobs that no live worker could run, and what the workers offer. */
+export interface WorkflowStallFacts {
+  ready: number;
+  unfit: number;
+  /** the most the unfit jobs need, each */
+  need_cpus: number | null;
+  need_memory_bytes: number | null;
+  need_gpus: number | null;
+  need_nodes: number | null;
+  need_runtime_seconds: number | null;
+  /** schedulers named by unfit jobs that no live worker belongs to */
+  need_schedulers: string[];
+  live_workers: number;
+  /** the most a live worker offers */
+  max_cpus: number | null;
+  max_memory_bytes: number | null;
+  max_gpus: number | null;
+  max_nodes: number | null;
+  /** the most time a live worker has left; null: some worker has no time limit */
+  max_seconds_left: number | null;
+  /** allocations requested or running: jobs may be waiting for them */
+  queued_allocations: number;
+}
+
+/**
+ * Ready jobs that no live worker could ever claim (jobs_fit against each worker's whole
+ * resources, scheduler and time left), for `workflows status` to say why a workflow stalls.
+ * Bounded to the first 100k ready jobs in claim order: enough to name the reason.
+ */
+export async function workflowsStallFacts(db: Db, id: number): Promise<WorkflowStallFacts> {
+  const r = await sql<WorkflowStallFacts>`
+    WITH live AS (
+      SELECT k.*, CASE WHEN k.ends_at IS NULL THEN NULL
+                       ELSE greatest(0, extract(epoch FROM k.ends_at - now()))::bigint END AS seconds_left
+        FROM sluice.workers k
+       WHERE k.workflow_id = ${id} AND k.status = 'running' AND k.heartbeat_at >= now() - k.heartbeat_timeout
+    ), ready AS (
+      SELECT j.* FROM sluice.jobs j WHERE j.workflow_id = ${id} AND j.status = 'ready' LIMIT 100000
+    ), unfit AS (
+      SELECT j.* FROM ready j
+       WHERE NOT EXISTS (SELECT 1 FROM live k
+                          WHERE sluice.jobs_fit(j, k.scheduler_id, k.seconds_left, k.max_parallel_jobs IS NULL,
+                                                k.num_cpus, k.memory_bytes, k.num_gpus, k.num_nodes))
+    )
+    SELECT (SELECT count(*) FROM ready)::int AS ready,
+           (SELECT count(*) FROM unfit)::int AS unfit,
+           (SELECT max(num_cpus) FROM unfit) AS need_cpus,
+           (SELECT max(memory_bytes) FROM unfit) AS need_memory_bytes,
+           (SELECT max(num_gpus) FROM unfit) AS need_gpus,
+           (SELECT max(num_nodes) FROM unfit) AS need_nodes,
+           (SELECT max(runtime_seconds) FROM unfit) AS need_runtime_seconds,
+           ARRAY(SELECT DISTINCT s.name FROM unfit u JOIN sluice.slurm_schedulers s ON s.id = u.scheduler_id
+                  WHERE NOT EXISTS (SELECT 1 FROM live k WHERE k.scheduler_id = u.scheduler_id)
+                  ORDER BY s.name) AS need_schedulers,
+           (SELECT count(*) FROM live)::int AS live_workers,
+           (SELECT max(num_cpus) FROM live) AS max_cpus,
+           (SELECT max(memory_bytes) FROM live) AS max_memory_bytes,
+           (SELECT max(num_gpus) FROM live) AS max_gpus,
+           (SELECT max(num_nodes) FROM live) AS max_nodes,
+           (SELECT CASE WHEN bool_or(seconds_left IS NULL) THEN NULL ELSE max(seconds_left) END FROM live)
+             AS max_seconds_left,
+           (SELECT count(*) FROM sluice.scheduled_compute_nodes n
+             WHERE n.workflow_id = ${id} AND n.status IN ('pending', 'active'))::int AS queued_allocations`.execute(db);
+  return r.rows[0] as WorkflowStallFacts;
+}

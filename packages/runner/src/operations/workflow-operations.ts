@@ -13,6 +13,7 @@ import {
   workflowsResetStatus,
 } from '@sluice/core';
 import type { SlurmClient } from '../slurm/slurm-client.js';
+import { workflowStall } from './stall-report.js';
 
 /** A workflow id, or the path of a spec to create one from. */
 export type WorkflowTarget = { id: number } | { specPath: string };
@@ -102,6 +103,8 @@ export interface WorkflowStatus {
   created_at: Date;
   completed_at: Date | null;
   canceled_at: Date | null;
+  /** why the workflow cannot go on (ready jobs no live worker can run, no allocation queued), or null */
+  stalled: string | null;
 }
 
 export function toWorkflowStatus(w: WorkflowSummaryRow): WorkflowStatus {
@@ -120,6 +123,7 @@ export function toWorkflowStatus(w: WorkflowSummaryRow): WorkflowStatus {
     created_at: w.created_at,
     completed_at: w.completed_at,
     canceled_at: w.canceled_at,
+    stalled: null,
   };
 }
 
@@ -131,5 +135,6 @@ export async function workflowStatus(
   await workflowsGet(h.db, id);
   await workersReap(h.db, id);
   const row = await workflowsGet(h.db, id);
-  return { row, status: toWorkflowStatus(row) };
+  const active = row.run_id > 0 && !row.is_complete && !row.is_canceled;
+  return { row, status: { ...toWorkflowStatus(row), stalled: active ? await workflowStall(h, id) : null } };
 }

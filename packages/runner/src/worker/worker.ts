@@ -197,7 +197,7 @@ export class Worker {
     });
   }
 
-  /** Asks the worker to stop claiming, terminate its jobs and leave (SIGTERM/SIGINT). */
+  /** Asks the worker to stop claiming, terminate its jobs and leave (SIGTERM/SIGINT). The first reason stays. */
   requestStop(reason: WorkerExitReason = 'signal'): void {
     if (this.stopReason === null) this.stopReason = reason;
     this.wake.signal();
@@ -238,14 +238,14 @@ export class Worker {
       this.state = 'stopping';
       this.heartbeat.stop();
       this.writeDeadline ||= Date.now() + this.opts.shutdownWriteMs;
-      await this.jobs.flush().catch((e) => this.log('error', `recording results failed: ${errMsg(e)}`));
+      await this.bounded(this.jobs.flush()).catch((e) => this.log('error', `recording results failed: ${errMsg(e)}`));
       // A fenced worker may not speak for its jobs any more: whoever reaps it records them.
       if (this.workerId && this.stopReason !== 'lost' && this.stopReason !== 'fenced') {
         await this.bounded(workersStop(db, this.workerId)).catch((e) =>
           this.log('warn', `deregistering failed: ${errMsg(e)}`),
         );
       }
-      await this.listener.stop();
+      await this.bounded(this.listener.stop()).catch(() => {});
       await this.bounded(this.handle.close()).catch(() => {});
       await this.supervisor?.stop().catch((e) => this.log('warn', `stopping the job supervisor: ${errMsg(e)}`));
       this.state = 'stopped';
@@ -259,12 +259,19 @@ export class Worker {
   }
 
   /** A write while stopping: given up on at the write deadline, so that a dead database cannot hold the exit. */
-  private bounded<T>(p: Promise<T>): Promise<T> {
+  private async bounded<T>(p: Promise<T>): Promise<T> {
     const left = Math.max(0, this.writeDeadline - Date.now());
-    return Promise.race([
-      p,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('gave up waiting for the database')), left)),
-    ]);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        p,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('gave up waiting for the database')), left);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -319,7 +326,7 @@ export class Worker {
       } catch (e) {
         if (this.stopReason !== null) break;
         this.log('error', `giving up after ${this.opts.databaseOutageMs / 1000} s of database errors: ${errMsg(e)}`);
-        this.stopReason = 'error';
+        this.requestStop('error');
         break;
       }
       if (busy || this.stopReason !== null) continue;
@@ -343,12 +350,12 @@ export class Worker {
       this.workflowChanged = false;
       const wf = await workflowsGetState(this.handle.db, this.opts.workflowId);
       if (wf.is_canceled) {
-        this.stopReason = 'canceled';
+        this.requestStop('canceled');
         return false;
       }
     }
     if (this.endsAt && Date.now() >= this.endsAt.getTime()) {
-      this.stopReason = 'time-limit';
+      this.requestStop('time-limit');
       return false;
     }
     // Actions first: on_worker_start (and on_workflow_start) must run before any job here,
@@ -366,12 +373,12 @@ export class Worker {
     if (this.jobs.running.size > 0 || this.actions.busy) this.idleSince = Date.now();
     else if (this.opts.idleTimeoutMs && Date.now() - this.idleSince > this.opts.idleTimeoutMs) {
       this.log('info', `idle for ${Math.round(this.opts.idleTimeoutMs / 1000)} s: leaving`);
-      this.stopReason = 'idle';
+      this.requestStop('idle');
       return false;
     }
     if (this.jobs.idle && !this.actions.busy) {
       const reason = await this.idleExitReason();
-      if (reason) this.stopReason = reason;
+      if (reason) this.requestStop(reason);
     }
     return false;
   }
@@ -488,7 +495,7 @@ export class Worker {
       await this.jobs.waitAll();
     }
     this.writeDeadline = Date.now() + this.opts.shutdownWriteMs;
-    await this.jobs.flush();
+    await this.bounded(this.jobs.flush()).catch(() => {});
     await this.actions.waitAll();
     if (reason === 'lost' || reason === 'error') return;
     if (reason === 'complete' || reason === 'canceled' || reason === 'nothing-runnable') {
