@@ -82,6 +82,7 @@ const run = {
     process.stderr.write(
       `bench: cannot reach PostgreSQL at ${ADMIN_URL.replace(/:[^:@/]*@/, ':***@')}: ${e.message}\n`,
     );
+    rmSync(tmpDir, { recursive: true, force: true });
     process.exit(1);
   }),
   figures: {},
