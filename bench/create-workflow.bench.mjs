@@ -4,6 +4,8 @@
 // schema (indexes, constraints, triggers) and the spec loader cost on top of raw writes.
 //
 //   pnpm build && node bench/create-workflow.bench.mjs [jobs]
+// (Standalone, in-process, one step at a time. `pnpm bench --only creation` measures the same
+// through the CLI with actions and a 1M-job size.)
 // Uses SLUICE_BENCH_DATABASE_URL, else the local server on 127.0.0.1:5432 (database sluice_bench,
 // recreated).
 import pg from 'pg';

@@ -7,13 +7,15 @@
 // millisecond figures.
 //
 //   pnpm build && node bench/dispatch-latency.bench.mjs [chain-length]
+// (Standalone, in-process worker. `pnpm bench --only latency` measures the same with a
+// `sluice worker` process and graphile-worker as a second baseline.)
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { migrate, openPool, workflowsCreate, workflowsInitialize } from '../packages/core/dist/index.js';
-import { Worker } from '../packages/runner/dist/index.js';
+import { commandLineSlurm, resolveWorkerOptions, Worker } from '../packages/runner/dist/index.js';
 
 const N = Number(process.argv[2] ?? 40);
 const adminUrl = process.env.SLUICE_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -100,13 +102,14 @@ for (let i = 0; i < N; i++) {
 
 const id = await workflowsCreate(h.db, wf);
 await workflowsInitialize(h.db, id);
-const worker = new Worker({
-  url: url.toString(),
-  workflowId: id,
-  outputDir: dir,
-  maxParallelJobs: 4,
-  pollIntervalMs: 60_000,
-});
+const worker = new Worker(
+  await resolveWorkerOptions(
+    url.toString(),
+    id,
+    { outputDir: dir, maxParallelJobs: 4, pollIntervalMs: 60_000 },
+    commandLineSlurm,
+  ),
+);
 const t0 = Date.now();
 await worker.run();
 const wallMs = Date.now() - t0;
