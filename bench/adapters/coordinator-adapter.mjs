@@ -1,11 +1,10 @@
 // ADAPTER (figures 1, 9, 10, and the job status changes of 6, 7, 8): Sluice's coordinator SQL
 // driven like a worker drives it, with execution replaced by a no-op. A driver registers as a
-// worker, claims a batch (jobsClaimReady), starts it (jobsStart), and completes what "ran" in
-// batches (jobsComplete); it waits for NOTIFY (NotificationListener) when nothing is ready.
+// worker, claims a batch (jobsClaimReady, which also records the jobs started), and completes
+// what "ran" in batches (jobsComplete); it waits for NOTIFY (NotificationListener) when nothing is ready.
 import {
   jobsClaimReady,
   jobsComplete,
-  jobsStart,
   NotificationListener,
   openPool,
   workersRegister,
@@ -63,13 +62,6 @@ export const claimJobsByResources = (h, workerId, { limit, cpus }) =>
     maxRuntimeSeconds: null,
   });
 
-export const startJobs = (h, workerId, jobs, at = new Date()) =>
-  jobsStart(
-    h.db,
-    workerId,
-    jobs.map((j) => ({ jobId: j.id, startedAt: at })),
-  );
-
 export const completeJobs = (h, workerId, jobs, at = new Date()) =>
   jobsComplete(
     h.db,
@@ -115,7 +107,6 @@ export async function openSluiceDriver(url, workflowId) {
       notified = false;
       return claimJobs(h, workerId, limit);
     },
-    start: (jobs) => startJobs(h, workerId, jobs),
     complete: (jobs) => completeJobs(h, workerId, jobs),
     done: () => workflowDone(h, workflowId),
     /** Resolves on a notification for the workflow, or after ms. */

@@ -3,7 +3,7 @@
 // `sluice jobs list <id> --json --limit 1000` (unbounded where --limit does not exist yet).
 // Also the set-up: a share of the jobs claimed and completed through the SQL.
 import { openPool, workflowsGet } from '@sluice/core';
-import { claimJobs, completeJobs, registerWorker, startJobs } from './coordinator-adapter.mjs';
+import { claimJobs, completeJobs, registerWorker } from './coordinator-adapter.mjs';
 import { runSluice } from './sluice-setup-adapter.mjs';
 
 export const JOBS_LIST_LIMIT = 1000;
@@ -22,7 +22,6 @@ export async function completeSomeJobs(url, workflowId, count) {
     for (let done = 0; done < count; ) {
       const jobs = await claimJobs(h, w, Math.min(1000, count - done));
       if (jobs.length === 0) break;
-      await startJobs(h, w, jobs);
       await completeJobs(h, w, jobs);
       done += jobs.length;
     }

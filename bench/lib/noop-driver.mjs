@@ -6,7 +6,7 @@
 import { sleep } from './child-process-harness.mjs';
 
 /**
- * ops: { claim(limit), start(jobs), complete(jobs), done(), waitForWork(ms) }.
+ * ops: { claim(limit) (which starts what it claims), complete(jobs), done(), waitForWork(ms) }.
  * onCommitted(n) is called after each batch of completions is written.
  */
 export async function runNoopDriver(ops, { claimBatch, onCommitted = () => {}, shouldStop = () => false }) {
@@ -46,7 +46,6 @@ export async function runNoopDriver(ops, { claimBatch, onCommitted = () => {}, s
     stats.claims++;
     const jobs = await retry('claim', () => ops.claim(claimBatch));
     if (jobs.length > 0) {
-      await retry('start', () => ops.start(jobs));
       queue.push(...jobs);
       kick();
       continue;
