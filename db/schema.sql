@@ -55,6 +55,7 @@ CREATE TYPE sluice.event_kind AS ENUM (
     'job_started',
     'job_finished',
     'job_requeued',
+    'job_retried',
     'worker_started',
     'worker_stopped',
     'worker_lost',
@@ -432,13 +433,20 @@ CREATE TABLE sluice.jobs (
     runtime_seconds bigint NOT NULL,
     cancel_on_blocking_job_failure boolean DEFAULT true NOT NULL,
     supports_termination boolean DEFAULT false NOT NULL,
+    priority integer DEFAULT 0 NOT NULL,
+    failure_handler_id bigint,
+    attempt_id integer DEFAULT 1 NOT NULL,
+    pending_recovery text,
+    retry_return_code integer,
     unfinished_deps integer DEFAULT 0 NOT NULL,
     worker_id bigint,
     attempt integer DEFAULT 0 NOT NULL,
+    run_id integer,
     claimed_at timestamp with time zone,
     started_at timestamp with time zone,
     scheduler_id bigint,
     became_ready boolean DEFAULT false NOT NULL,
+    CONSTRAINT jobs_attempt_id_positive CHECK ((attempt_id >= 1)),
     CONSTRAINT jobs_claimed_has_worker CHECK (((NOT sluice.job_status_is_active(status)) OR (worker_id IS NOT NULL))),
     CONSTRAINT jobs_unfinished_deps_nonnegative CHECK ((unfinished_deps >= 0))
 );
@@ -453,6 +461,7 @@ CREATE FUNCTION sluice.jobs_claim(p_worker_id bigint, p_limit integer, p_use_res
 DECLARE
   v_workflow_id bigint;
   v_scheduler_id bigint;
+  v_run_id integer;
   v_ids bigint[] := '{}';
   v_cand record;
   v_cpus integer := p_free_cpus;
@@ -465,9 +474,8 @@ BEGIN
   END IF;
   SELECT w.workflow_id, w.scheduler_id INTO v_workflow_id, v_scheduler_id
     FROM sluice.workers w WHERE w.id = p_worker_id AND w.status = 'running' FOR SHARE;
-  IF v_workflow_id IS NULL
-     OR EXISTS (SELECT 1 FROM sluice.workflows f WHERE f.id = v_workflow_id AND f.canceled_at IS NOT NULL)
-     OR NOT sluice.jobs_claim_gate_open(p_worker_id) THEN
+  SELECT f.run_id INTO v_run_id FROM sluice.workflows f WHERE f.id = v_workflow_id AND f.canceled_at IS NULL;
+  IF v_run_id IS NULL OR NOT sluice.jobs_claim_gate_open(p_worker_id) THEN
     RETURN;
   END IF;
 
@@ -476,7 +484,7 @@ BEGIN
       SELECT j.id FROM sluice.jobs j
        WHERE j.workflow_id = v_workflow_id AND j.status = 'ready'
          AND sluice.jobs_fit(j, v_scheduler_id, p_max_runtime_seconds, false, 0, 0, 0, 0)
-       ORDER BY j.num_gpus DESC, j.runtime_seconds DESC, j.memory_bytes DESC, j.num_cpus DESC, j.id
+       ORDER BY j.priority DESC, j.num_gpus DESC, j.runtime_seconds DESC, j.memory_bytes DESC, j.num_cpus DESC, j.id
        LIMIT p_limit
        FOR UPDATE SKIP LOCKED
     )
@@ -486,7 +494,7 @@ BEGIN
       SELECT j.id, j.num_cpus, j.memory_bytes, j.num_gpus, j.num_nodes FROM sluice.jobs j
        WHERE j.workflow_id = v_workflow_id AND j.status = 'ready'
          AND sluice.jobs_fit(j, v_scheduler_id, p_max_runtime_seconds, true, v_cpus, v_mem, v_gpus, v_nodes)
-       ORDER BY j.num_gpus DESC, j.runtime_seconds DESC, j.memory_bytes DESC, j.num_cpus DESC, j.id
+       ORDER BY j.priority DESC, j.num_gpus DESC, j.runtime_seconds DESC, j.memory_bytes DESC, j.num_cpus DESC, j.id
        LIMIT 1000
     LOOP
       CONTINUE WHEN v_cand.num_cpus > v_cpus OR v_cand.memory_bytes > v_mem
@@ -508,7 +516,7 @@ BEGIN
   RETURN QUERY
   WITH claimed AS (
     UPDATE sluice.jobs j
-       SET status = 'running', worker_id = p_worker_id, attempt = j.attempt + 1,
+       SET status = 'running', worker_id = p_worker_id, attempt = j.attempt + 1, run_id = v_run_id,
            claimed_at = now(), started_at = now()
      WHERE j.id = ANY (v_ids)
     RETURNING j.*
@@ -543,16 +551,18 @@ CREATE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
 $$;
 
 --
--- Name: jobs_complete(bigint, bigint[], integer[], sluice.job_status[], integer[], timestamp with time zone[], timestamp with time zone[], text[], text[], text[]); Type: FUNCTION; Schema: sluice; Owner: -
+-- Name: jobs_complete(bigint, bigint[], integer[], sluice.job_status[], integer[], timestamp with time zone[], timestamp with time zone[], text[], text[], text[], boolean[], bigint[], bigint[], double precision[], double precision[], bigint[], integer[], timestamp with time zone[], bigint[], double precision[], integer[]); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
-CREATE FUNCTION sluice.jobs_complete(p_worker_id bigint, p_job_ids bigint[], p_attempts integer[], p_statuses sluice.job_status[], p_return_codes integer[], p_started_at timestamp with time zone[], p_completed_at timestamp with time zone[], p_messages text[], p_stdout_paths text[], p_stderr_paths text[]) RETURNS SETOF bigint
+CREATE FUNCTION sluice.jobs_complete(p_worker_id bigint, p_job_ids bigint[], p_attempts integer[], p_statuses sluice.job_status[], p_return_codes integer[], p_started_at timestamp with time zone[], p_completed_at timestamp with time zone[], p_messages text[], p_stdout_paths text[], p_stderr_paths text[], p_retryable boolean[], p_peak_memory bigint[], p_avg_memory bigint[], p_peak_cpu double precision[], p_avg_cpu double precision[], p_sample_job_ids bigint[] DEFAULT '{}'::bigint[], p_sample_attempts integer[] DEFAULT '{}'::integer[], p_sampled_at timestamp with time zone[] DEFAULT '{}'::timestamp with time zone[], p_sample_memory bigint[] DEFAULT '{}'::bigint[], p_sample_cpu double precision[] DEFAULT '{}'::double precision[], p_sample_processes integer[] DEFAULT '{}'::integer[]) RETURNS SETOF bigint
     LANGUAGE plpgsql
     AS $$
 DECLARE
   v_worker sluice.workers;
   v_wf sluice.workflows;
   v_ids bigint[];
+  v_retry bigint[];
+  v_scripts text[];
 BEGIN
   SELECT * INTO v_worker FROM sluice.workers WHERE id = p_worker_id;
   IF NOT FOUND THEN
@@ -567,26 +577,69 @@ BEGIN
            ORDER BY j.id FOR NO KEY UPDATE OF j) j;
 
   IF v_ids IS NOT NULL THEN
-    UPDATE sluice.jobs j SET status = i.status
-      FROM unnest(p_job_ids, p_statuses) AS i(job_id, status)
-     WHERE j.id = i.job_id AND j.id = ANY (v_ids) AND sluice.job_status_is_active(j.status);
+    SELECT array_agg(d.job_id ORDER BY d.job_id), array_agg(d.recovery_script ORDER BY d.job_id)
+      INTO v_retry, v_scripts
+      FROM (SELECT i.job_id, r.recovery_script
+              FROM unnest(p_job_ids, p_statuses, p_return_codes, p_retryable)
+                   AS i(job_id, status, return_code, retryable)
+              JOIN sluice.jobs j ON j.id = i.job_id
+              CROSS JOIN LATERAL (
+                SELECT r.recovery_script, r.max_retries FROM sluice.failure_handler_rules r
+                 WHERE r.handler_id = j.failure_handler_id
+                   AND (i.return_code = ANY (r.exit_codes) OR r.exit_codes IS NULL)
+                 ORDER BY r.exit_codes IS NULL, r.position
+                 LIMIT 1) r
+             WHERE i.job_id = ANY (v_ids) AND i.status = 'failed' AND i.retryable AND i.return_code IS NOT NULL
+               AND sluice.job_status_is_active(j.status) AND j.attempt_id < r.max_retries) d;
 
     WITH recorded AS (
-      INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, return_code,
-                                  started_at, completed_at, message, stdout_path, stderr_path)
-      SELECT v_worker.workflow_id, i.job_id, p_worker_id, v_wf.run_id, i.attempt, i.status, i.return_code,
-             i.started_at, i.completed_at, i.message, i.stdout_path, i.stderr_path
+      INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, attempt_id, status, return_code,
+                                  started_at, completed_at, message, stdout_path, stderr_path,
+                                  peak_memory_bytes, avg_memory_bytes, peak_cpu_percent, avg_cpu_percent)
+      SELECT v_worker.workflow_id, i.job_id, p_worker_id, v_wf.run_id, i.attempt, j.attempt_id, i.status,
+             i.return_code, i.started_at, i.completed_at, i.message, i.stdout_path, i.stderr_path,
+             i.peak_memory, i.avg_memory, i.peak_cpu, i.avg_cpu
         FROM unnest(p_job_ids, p_attempts, p_statuses, p_return_codes, p_started_at, p_completed_at,
-                    p_messages, p_stdout_paths, p_stderr_paths)
-             AS i(job_id, attempt, status, return_code, started_at, completed_at, message, stdout_path, stderr_path)
+                    p_messages, p_stdout_paths, p_stderr_paths, p_peak_memory, p_avg_memory, p_peak_cpu, p_avg_cpu)
+             AS i(job_id, attempt, status, return_code, started_at, completed_at, message, stdout_path,
+                  stderr_path, peak_memory, avg_memory, peak_cpu, avg_cpu)
+        JOIN sluice.jobs j ON j.id = i.job_id
        WHERE i.job_id = ANY (v_ids)
       ON CONFLICT ON CONSTRAINT results_job_attempt_key DO NOTHING
-      RETURNING job_id, attempt, status, return_code
+      RETURNING job_id, attempt, attempt_id, status, return_code
     )
     INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
     SELECT v_worker.workflow_id, 'job_finished', job_id, p_worker_id,
-           jsonb_build_object('status', status, 'return_code', return_code, 'attempt', attempt)
+           jsonb_build_object('status', status, 'return_code', return_code, 'attempt', attempt,
+                              'attempt_id', attempt_id)
       FROM recorded;
+
+    INSERT INTO sluice.job_samples (workflow_id, job_id, attempt, sampled_at, memory_bytes, cpu_percent, processes)
+    SELECT v_worker.workflow_id, s.job_id, s.attempt, s.sampled_at, s.memory, s.cpu, s.processes
+      FROM unnest(p_sample_job_ids, p_sample_attempts, p_sampled_at, p_sample_memory, p_sample_cpu,
+                  p_sample_processes) AS s(job_id, attempt, sampled_at, memory, cpu, processes)
+     WHERE s.job_id = ANY (v_ids);
+
+    UPDATE sluice.jobs j SET status = i.status, pending_recovery = NULL, retry_return_code = NULL
+      FROM unnest(p_job_ids, p_statuses) AS i(job_id, status)
+     WHERE j.id = i.job_id AND j.id = ANY (v_ids) AND sluice.job_status_is_active(j.status)
+       AND NOT j.id = ANY (coalesce(v_retry, '{}'));
+
+    IF v_retry IS NOT NULL THEN
+      WITH retried AS (
+        UPDATE sluice.jobs j
+           SET status = 'ready', attempt_id = j.attempt_id + 1, pending_recovery = r.script,
+               retry_return_code = i.return_code, claimed_at = NULL, started_at = NULL
+          FROM unnest(v_retry, v_scripts) AS r(job_id, script),
+               unnest(p_job_ids, p_return_codes) AS i(job_id, return_code)
+         WHERE j.id = r.job_id AND i.job_id = r.job_id
+        RETURNING j.id, j.attempt_id, i.return_code
+      )
+      INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
+      SELECT v_worker.workflow_id, 'job_retried', id, p_worker_id,
+             jsonb_build_object('attempt_id', attempt_id, 'return_code', return_code)
+        FROM retried;
+    END IF;
   END IF;
 
   RETURN QUERY
@@ -659,6 +712,35 @@ BEGIN
   UPDATE sluice.jobs SET status = p_status WHERE id = ANY (p_job_ids) AND status <> p_status;
   GET DIAGNOSTICS v_n = ROW_COUNT;
   RETURN v_n;
+END $$;
+
+--
+-- Name: tg_events__rearm_allocations(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_events__rearm_allocations() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_actions bigint[];
+BEGIN
+  SELECT array_agg(a.id ORDER BY a.id) INTO v_actions
+    FROM sluice.jobs j
+    JOIN sluice.workflow_actions a ON a.workflow_id = j.workflow_id AND a.scheduler_id = j.scheduler_id
+   WHERE j.id = NEW.job_id AND a.action_type = 'schedule_nodes' AND NOT a.persistent
+     AND a.status IN ('succeeded', 'failed')
+     AND NOT EXISTS (SELECT 1 FROM sluice.scheduled_compute_nodes c
+                      WHERE c.workflow_id = a.workflow_id AND c.scheduler_id = a.scheduler_id
+                        AND c.status IN ('pending', 'active'));
+  IF v_actions IS NULL THEN
+    RETURN NULL;
+  END IF;
+  PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_actions) ORDER BY id FOR NO KEY UPDATE;
+  UPDATE sluice.workflow_actions SET status = 'waiting', claimed_run_id = NULL
+   WHERE id = ANY (v_actions) AND status IN ('succeeded', 'failed');
+  -- Waiting with its count met: settling makes it pending, logs and notifies as for any action.
+  PERFORM sluice.actions_settle(v_actions);
+  RETURN NULL;
 END $$;
 
 --
@@ -1208,8 +1290,8 @@ BEGIN
      WHERE worker_id = ANY (p_worker_ids) AND sluice.job_status_is_active(status)
     RETURNING *
   ), recorded AS (
-    INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, started_at, message)
-    SELECT t.workflow_id, t.id, t.worker_id, w.run_id, t.attempt, 'terminated', t.started_at,
+    INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, attempt_id, status, started_at, message)
+    SELECT t.workflow_id, t.id, t.worker_id, w.run_id, t.attempt, t.attempt_id, 'terminated', t.started_at,
            replace(p_message, '%w', t.worker_id::text)
       FROM terminated t JOIN sluice.workflows w ON w.id = t.workflow_id
     ON CONFLICT ON CONSTRAINT results_job_attempt_key DO NOTHING
@@ -1318,6 +1400,7 @@ CREATE TABLE sluice.workflows (
     project text,
     metadata jsonb,
     slurm_defaults jsonb DEFAULT '{}'::jsonb NOT NULL,
+    resource_monitor jsonb DEFAULT '{"enabled": false}'::jsonb NOT NULL,
     run_id integer DEFAULT 0 NOT NULL,
     num_jobs integer DEFAULT 0 NOT NULL,
     unfinished_jobs integer DEFAULT 0 NOT NULL,
@@ -1393,7 +1476,9 @@ BEGIN
       USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'WORKFLOW_STATE';
   END IF;
 
-  UPDATE sluice.jobs SET status = 'uninitialized', claimed_at = NULL, started_at = NULL
+  UPDATE sluice.jobs
+     SET status = 'uninitialized', claimed_at = NULL, started_at = NULL, attempt_id = 1,
+         pending_recovery = NULL, retry_return_code = NULL
    WHERE id = ANY (v_ids) AND status <> 'uninitialized';
   GET DIAGNOSTICS v_reset = ROW_COUNT;
 
@@ -1428,6 +1513,10 @@ BEGIN
      SET run_id = run_id + 1, initialized_at = now(),
          completed_at = CASE WHEN unfinished_jobs = 0 THEN now() END
    WHERE id = p_workflow_id;
+  -- Ephemeral user data does not survive into a new run (torc's is_ephemeral).
+  IF p_kind = 'workflow_reinitialized' THEN
+    UPDATE sluice.user_data SET data = NULL WHERE workflow_id = p_workflow_id AND is_ephemeral AND data IS NOT NULL;
+  END IF;
 
   -- No separate lock pass: uninitialized jobs are touched only by holders of the workflow lock.
   UPDATE sluice.jobs j
@@ -1670,6 +1759,42 @@ ALTER TABLE sluice.events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: failure_handler_rules; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.failure_handler_rules (
+    handler_id bigint NOT NULL,
+    "position" integer NOT NULL,
+    exit_codes integer[],
+    recovery_script text,
+    max_retries integer NOT NULL,
+    CONSTRAINT failure_handler_rules_max_retries_positive CHECK ((max_retries >= 1))
+);
+
+--
+-- Name: failure_handlers; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.failure_handlers (
+    id bigint NOT NULL,
+    workflow_id bigint NOT NULL,
+    name text NOT NULL
+);
+
+--
+-- Name: failure_handlers_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -
+--
+
+ALTER TABLE sluice.failure_handlers ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME sluice.failure_handlers_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: files; Type: TABLE; Schema: sluice; Owner: -
 --
 
@@ -1737,6 +1862,20 @@ CREATE TABLE sluice.job_output_files (
 CREATE TABLE sluice.job_output_user_data (
     job_id bigint NOT NULL,
     user_data_id bigint NOT NULL
+);
+
+--
+-- Name: job_samples; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.job_samples (
+    workflow_id bigint NOT NULL,
+    job_id bigint NOT NULL,
+    attempt integer NOT NULL,
+    sampled_at timestamp with time zone NOT NULL,
+    memory_bytes bigint NOT NULL,
+    cpu_percent double precision NOT NULL,
+    processes integer NOT NULL
 );
 
 --
@@ -1852,6 +1991,7 @@ CREATE TABLE sluice.results (
     worker_id bigint,
     run_id integer NOT NULL,
     attempt integer NOT NULL,
+    attempt_id integer NOT NULL,
     status sluice.job_status NOT NULL,
     return_code integer,
     started_at timestamp with time zone,
@@ -1860,6 +2000,10 @@ CREATE TABLE sluice.results (
     message text,
     stdout_path text,
     stderr_path text,
+    peak_memory_bytes bigint,
+    avg_memory_bytes bigint,
+    peak_cpu_percent double precision,
+    avg_cpu_percent double precision,
     CONSTRAINT results_status_terminal CHECK (sluice.job_status_is_terminal(status))
 );
 
@@ -1910,7 +2054,8 @@ CREATE TABLE sluice.user_data (
     id bigint NOT NULL,
     workflow_id bigint NOT NULL,
     name text NOT NULL,
-    data jsonb
+    data jsonb,
+    is_ephemeral boolean DEFAULT false NOT NULL
 );
 
 --
@@ -2043,6 +2188,27 @@ ALTER TABLE ONLY sluice.action_runs
 
 ALTER TABLE ONLY sluice.events
     ADD CONSTRAINT events_pkey PRIMARY KEY (id);
+
+--
+-- Name: failure_handler_rules failure_handler_rules_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.failure_handler_rules
+    ADD CONSTRAINT failure_handler_rules_pkey PRIMARY KEY (handler_id, "position");
+
+--
+-- Name: failure_handlers failure_handlers_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.failure_handlers
+    ADD CONSTRAINT failure_handlers_pkey PRIMARY KEY (id);
+
+--
+-- Name: failure_handlers failure_handlers_workflow_name_key; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.failure_handlers
+    ADD CONSTRAINT failure_handlers_workflow_name_key UNIQUE (workflow_id, name);
 
 --
 -- Name: files files_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
@@ -2263,10 +2429,16 @@ CREATE INDEX job_input_files_file_idx ON sluice.job_input_files USING btree (fil
 CREATE INDEX job_input_user_data_user_data_idx ON sluice.job_input_user_data USING btree (user_data_id);
 
 --
+-- Name: job_samples_job_idx; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE INDEX job_samples_job_idx ON sluice.job_samples USING btree (job_id, attempt, sampled_at);
+
+--
 -- Name: jobs_ready_idx; Type: INDEX; Schema: sluice; Owner: -
 --
 
-CREATE INDEX jobs_ready_idx ON sluice.jobs USING btree (workflow_id, num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id) WHERE (status = 'ready'::sluice.job_status);
+CREATE INDEX jobs_ready_idx ON sluice.jobs USING btree (workflow_id, priority DESC, num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id) WHERE (status = 'ready'::sluice.job_status);
 
 --
 -- Name: jobs_worker_active_idx; Type: INDEX; Schema: sluice; Owner: -
@@ -2315,6 +2487,12 @@ CREATE INDEX workflow_actions_pending_idx ON sluice.workflow_actions USING btree
 --
 
 CREATE INDEX workflows_owner_role_idx ON sluice.workflows USING btree (owner_role);
+
+--
+-- Name: events tg_events__10_rearm_allocations; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_events__10_rearm_allocations AFTER INSERT ON sluice.events FOR EACH ROW WHEN ((new.kind = 'job_retried'::sluice.event_kind)) EXECUTE FUNCTION sluice.tg_events__rearm_allocations();
 
 --
 -- Name: jobs tg_jobs__05_track_ready; Type: TRIGGER; Schema: sluice; Owner: -
@@ -2417,6 +2595,20 @@ ALTER TABLE ONLY sluice.events
     ADD CONSTRAINT events_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
 
 --
+-- Name: failure_handler_rules failure_handler_rules_handler_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.failure_handler_rules
+    ADD CONSTRAINT failure_handler_rules_handler_fkey FOREIGN KEY (handler_id) REFERENCES sluice.failure_handlers(id) ON DELETE CASCADE;
+
+--
+-- Name: failure_handlers failure_handlers_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.failure_handlers
+    ADD CONSTRAINT failure_handlers_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
+
+--
 -- Name: files files_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
 --
 
@@ -2485,6 +2677,27 @@ ALTER TABLE ONLY sluice.job_output_user_data
 
 ALTER TABLE ONLY sluice.job_output_user_data
     ADD CONSTRAINT job_output_user_data_user_data_fkey FOREIGN KEY (user_data_id) REFERENCES sluice.user_data(id) ON DELETE CASCADE;
+
+--
+-- Name: job_samples job_samples_job_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_samples
+    ADD CONSTRAINT job_samples_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs(id) ON DELETE CASCADE;
+
+--
+-- Name: job_samples job_samples_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.job_samples
+    ADD CONSTRAINT job_samples_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
+
+--
+-- Name: jobs jobs_failure_handler_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.jobs
+    ADD CONSTRAINT jobs_failure_handler_fkey FOREIGN KEY (failure_handler_id) REFERENCES sluice.failure_handlers(id);
 
 --
 -- Name: jobs jobs_scheduler_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -

@@ -23,7 +23,7 @@ CREATE TYPE sluice.worker_status AS ENUM ('running', 'stopped', 'lost');
 CREATE TYPE sluice.event_kind AS ENUM (
   'workflow_created', 'workflow_initialized', 'workflow_reinitialized', 'workflow_reset',
   'workflow_canceled', 'workflow_completed',
-  'job_started', 'job_finished', 'job_requeued',
+  'job_started', 'job_finished', 'job_requeued', 'job_retried',
   'worker_started', 'worker_stopped', 'worker_lost',
   'action_pending', 'action_started', 'action_finished'
 );
@@ -62,6 +62,9 @@ CREATE TABLE sluice.workflows (
   project text,
   metadata jsonb,
   slurm_defaults jsonb NOT NULL DEFAULT '{}'::jsonb,
+  -- torc's resource_monitor: {enabled, granularity (summary | time_series), sample_interval_seconds,
+  -- generate_plots}; workers sample their jobs' process trees when enabled.
+  resource_monitor jsonb NOT NULL DEFAULT '{"enabled": false}'::jsonb,
   -- 0 until initialized; each initialize/reinitialize starts a new run.
   run_id integer NOT NULL DEFAULT 0,
   -- Kept by the jobs triggers. Every transaction that finishes a job writes this row, which is
@@ -96,6 +99,32 @@ CREATE TABLE sluice.resource_requirements (
   CONSTRAINT resource_requirements_workflow_name_key UNIQUE (workflow_id, name),
   CONSTRAINT resource_requirements_amounts_valid CHECK (
     num_cpus >= 0 AND num_gpus >= 0 AND num_nodes >= 1 AND memory_bytes >= 0 AND runtime_seconds >= 0)
+);
+
+-- torc's failure handlers: a job that fails with an exit code one of its handler's rules covers
+-- is retried (see jobs_complete).
+CREATE TABLE sluice.failure_handlers (
+  id bigint GENERATED ALWAYS AS IDENTITY,
+  workflow_id bigint NOT NULL,
+  name text NOT NULL,
+  CONSTRAINT failure_handlers_pkey PRIMARY KEY (id),
+  CONSTRAINT failure_handlers_workflow_fkey FOREIGN KEY (workflow_id)
+    REFERENCES sluice.workflows (id) ON DELETE CASCADE,
+  CONSTRAINT failure_handlers_workflow_name_key UNIQUE (workflow_id, name)
+);
+
+CREATE TABLE sluice.failure_handler_rules (
+  handler_id bigint NOT NULL,
+  position integer NOT NULL,
+  -- NULL: every exit code (match_all_exit_codes); a rule naming the code wins over those.
+  exit_codes integer[],
+  recovery_script text,
+  -- Attempts are numbered from 1: a job is retried while its attempt_id is below this.
+  max_retries integer NOT NULL,
+  CONSTRAINT failure_handler_rules_pkey PRIMARY KEY (handler_id, position),
+  CONSTRAINT failure_handler_rules_handler_fkey FOREIGN KEY (handler_id)
+    REFERENCES sluice.failure_handlers (id) ON DELETE CASCADE,
+  CONSTRAINT failure_handler_rules_max_retries_positive CHECK (max_retries >= 1)
 );
 
 CREATE TABLE sluice.workers (
@@ -144,12 +173,23 @@ CREATE TABLE sluice.jobs (
   runtime_seconds bigint NOT NULL,
   cancel_on_blocking_job_failure boolean NOT NULL DEFAULT true,
   supports_termination boolean NOT NULL DEFAULT false,
+  -- Higher is claimed first (torc's priority); ties go by size, then id.
+  priority integer NOT NULL DEFAULT 0,
+  failure_handler_id bigint,
+  -- torc's attempt_id: the attempt within the run, from 1; a retry adds one, a reset starts over.
+  attempt_id integer NOT NULL DEFAULT 1,
+  -- A retry's recovery script, run before the next attempt's command, with the failed attempt's
+  -- return code (see jobs_complete).
+  pending_recovery text,
+  retry_return_code integer,
   -- Dependencies not yet done, while the job waits (blocked or ready): kept by
   -- tg_jobs__20_status_change, recounted from the dependency rows when a run starts.
   unfinished_deps integer NOT NULL DEFAULT 0,
   worker_id bigint,
-  -- Number of times the job has been claimed; names its output files and ties a result to it.
+  -- Number of times the job has been claimed: the token of one execution, tying its result to it.
   attempt integer NOT NULL DEFAULT 0,
+  -- The workflow run of the last claim: names the execution's log files with attempt_id.
+  run_id integer,
   claimed_at timestamptz,
   started_at timestamptz,
   CONSTRAINT jobs_pkey PRIMARY KEY (id),
@@ -157,13 +197,17 @@ CREATE TABLE sluice.jobs (
     REFERENCES sluice.workflows (id) ON DELETE CASCADE,
   CONSTRAINT jobs_worker_fkey FOREIGN KEY (worker_id)
     REFERENCES sluice.workers (id) ON DELETE SET NULL,
+  CONSTRAINT jobs_failure_handler_fkey FOREIGN KEY (failure_handler_id)
+    REFERENCES sluice.failure_handlers (id),
+  CONSTRAINT jobs_attempt_id_positive CHECK (attempt_id >= 1),
   CONSTRAINT jobs_workflow_name_key UNIQUE (workflow_id, name),
   CONSTRAINT jobs_unfinished_deps_nonnegative CHECK (unfinished_deps >= 0),
   CONSTRAINT jobs_claimed_has_worker CHECK (NOT sluice.job_status_is_active(status) OR worker_id IS NOT NULL)
 );
 -- The claim path: ready jobs of one workflow, biggest first.
 CREATE INDEX jobs_ready_idx ON sluice.jobs
-  (workflow_id, num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id) WHERE status = 'ready';
+  (workflow_id, priority DESC, num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id)
+  WHERE status = 'ready';
 -- Finding a (lost) worker's jobs.
 CREATE INDEX jobs_worker_active_idx ON sluice.jobs (worker_id) WHERE sluice.job_status_is_active(status);
 CREATE INDEX jobs_workflow_status_idx ON sluice.jobs (workflow_id, status);
@@ -218,6 +262,8 @@ CREATE TABLE sluice.user_data (
   workflow_id bigint NOT NULL,
   name text NOT NULL,
   data jsonb,
+  -- Cleared when the workflow is reinitialized (torc's is_ephemeral).
+  is_ephemeral boolean NOT NULL DEFAULT false,
   CONSTRAINT user_data_pkey PRIMARY KEY (id),
   CONSTRAINT user_data_workflow_fkey FOREIGN KEY (workflow_id)
     REFERENCES sluice.workflows (id) ON DELETE CASCADE,
@@ -251,6 +297,7 @@ CREATE TABLE sluice.results (
   worker_id bigint,
   run_id integer NOT NULL,
   attempt integer NOT NULL,
+  attempt_id integer NOT NULL,
   status sluice.job_status NOT NULL,
   return_code integer,
   started_at timestamptz,
@@ -259,6 +306,11 @@ CREATE TABLE sluice.results (
   message text,
   stdout_path text,
   stderr_path text,
+  -- Resource monitoring (when enabled): the job's whole process tree, sampled by its worker.
+  peak_memory_bytes bigint,
+  avg_memory_bytes bigint,
+  peak_cpu_percent double precision,
+  avg_cpu_percent double precision,
   CONSTRAINT results_pkey PRIMARY KEY (id),
   CONSTRAINT results_workflow_fkey FOREIGN KEY (workflow_id)
     REFERENCES sluice.workflows (id) ON DELETE CASCADE,
@@ -270,6 +322,21 @@ CREATE TABLE sluice.results (
   CONSTRAINT results_job_attempt_key UNIQUE (job_id, attempt)
 );
 CREATE INDEX results_workflow_idx ON sluice.results (workflow_id, id);
+
+-- Resource monitoring with granularity time_series: every sample of every execution.
+CREATE TABLE sluice.job_samples (
+  workflow_id bigint NOT NULL,
+  job_id bigint NOT NULL,
+  attempt integer NOT NULL,
+  sampled_at timestamptz NOT NULL,
+  memory_bytes bigint NOT NULL,
+  cpu_percent double precision NOT NULL,
+  processes integer NOT NULL,
+  CONSTRAINT job_samples_workflow_fkey FOREIGN KEY (workflow_id)
+    REFERENCES sluice.workflows (id) ON DELETE CASCADE,
+  CONSTRAINT job_samples_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs (id) ON DELETE CASCADE
+);
+CREATE INDEX job_samples_job_idx ON sluice.job_samples (job_id, attempt, sampled_at);
 
 -- Append-only history. No foreign keys to jobs or workers: the log outlives what it mentions.
 CREATE TABLE sluice.events (
@@ -541,6 +608,10 @@ BEGIN
      SET run_id = run_id + 1, initialized_at = now(),
          completed_at = CASE WHEN unfinished_jobs = 0 THEN now() END
    WHERE id = p_workflow_id;
+  -- Ephemeral user data does not survive into a new run (torc's is_ephemeral).
+  IF p_kind = 'workflow_reinitialized' THEN
+    UPDATE sluice.user_data SET data = NULL WHERE workflow_id = p_workflow_id AND is_ephemeral AND data IS NOT NULL;
+  END IF;
 
   -- No separate lock pass: uninitialized jobs are touched only by holders of the workflow lock.
   UPDATE sluice.jobs j
@@ -630,7 +701,9 @@ BEGIN
       USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'WORKFLOW_STATE';
   END IF;
 
-  UPDATE sluice.jobs SET status = 'uninitialized', claimed_at = NULL, started_at = NULL
+  UPDATE sluice.jobs
+     SET status = 'uninitialized', claimed_at = NULL, started_at = NULL, attempt_id = 1,
+         pending_recovery = NULL, retry_return_code = NULL
    WHERE id = ANY (v_ids) AND status <> 'uninitialized';
   GET DIAGNOSTICS v_reset = ROW_COUNT;
 
@@ -714,8 +787,8 @@ BEGIN
      WHERE worker_id = ANY (p_worker_ids) AND sluice.job_status_is_active(status)
     RETURNING *
   ), recorded AS (
-    INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, started_at, message)
-    SELECT t.workflow_id, t.id, t.worker_id, w.run_id, t.attempt, 'terminated', t.started_at,
+    INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, attempt_id, status, started_at, message)
+    SELECT t.workflow_id, t.id, t.worker_id, w.run_id, t.attempt, t.attempt_id, 'terminated', t.started_at,
            replace(p_message, '%w', t.worker_id::text)
       FROM terminated t JOIN sluice.workflows w ON w.id = t.workflow_id
     ON CONFLICT ON CONSTRAINT results_job_attempt_key DO NOTHING
@@ -792,17 +865,33 @@ END $$;
 -- written once, by whoever gets there first (this worker, or a reap or stop that ended it), so
 -- a completion retried after a lost reply adds nothing. The job takes the execution's status when
 -- it is still this worker's running execution (a job canceled meanwhile keeps its status; its
--- result says how the process ended). Returns the ids whose execution now has a result.
+-- result says how the process ended).
+-- Retries (torc's failure handlers) are decided here, in the transaction that records the
+-- failure, so that a worker dying after it cannot lose or double one: a failed, retryable
+-- execution whose exit code a rule of the job's handler covers (a rule naming the code wins over
+-- one matching all codes, then the first written), while the job's attempt_id is below the
+-- rule's max_retries, puts the job back to ready with attempt_id + 1 and the rule's recovery
+-- script pending, to run before the next attempt. Its dependents are untouched, and actions
+-- count only the final outcome. p_retryable is false for an execution that may not be retried
+-- (its recovery script failed, or the worker stopped it).
+-- Samples (resource monitoring, time_series) come with their executions.
+-- Returns the ids whose execution now has a result.
 CREATE FUNCTION sluice.jobs_complete(
   p_worker_id bigint, p_job_ids bigint[], p_attempts integer[], p_statuses sluice.job_status[],
   p_return_codes integer[], p_started_at timestamptz[], p_completed_at timestamptz[],
-  p_messages text[], p_stdout_paths text[], p_stderr_paths text[])
+  p_messages text[], p_stdout_paths text[], p_stderr_paths text[], p_retryable boolean[],
+  p_peak_memory bigint[], p_avg_memory bigint[], p_peak_cpu double precision[], p_avg_cpu double precision[],
+  p_sample_job_ids bigint[] DEFAULT '{}', p_sample_attempts integer[] DEFAULT '{}',
+  p_sampled_at timestamptz[] DEFAULT '{}', p_sample_memory bigint[] DEFAULT '{}',
+  p_sample_cpu double precision[] DEFAULT '{}', p_sample_processes integer[] DEFAULT '{}')
   RETURNS SETOF bigint
   LANGUAGE plpgsql AS $$
 DECLARE
   v_worker sluice.workers;
   v_wf sluice.workflows;
   v_ids bigint[];
+  v_retry bigint[];
+  v_scripts text[];
 BEGIN
   SELECT * INTO v_worker FROM sluice.workers WHERE id = p_worker_id;
   IF NOT FOUND THEN
@@ -817,26 +906,69 @@ BEGIN
            ORDER BY j.id FOR NO KEY UPDATE OF j) j;
 
   IF v_ids IS NOT NULL THEN
-    UPDATE sluice.jobs j SET status = i.status
-      FROM unnest(p_job_ids, p_statuses) AS i(job_id, status)
-     WHERE j.id = i.job_id AND j.id = ANY (v_ids) AND sluice.job_status_is_active(j.status);
+    SELECT array_agg(d.job_id ORDER BY d.job_id), array_agg(d.recovery_script ORDER BY d.job_id)
+      INTO v_retry, v_scripts
+      FROM (SELECT i.job_id, r.recovery_script
+              FROM unnest(p_job_ids, p_statuses, p_return_codes, p_retryable)
+                   AS i(job_id, status, return_code, retryable)
+              JOIN sluice.jobs j ON j.id = i.job_id
+              CROSS JOIN LATERAL (
+                SELECT r.recovery_script, r.max_retries FROM sluice.failure_handler_rules r
+                 WHERE r.handler_id = j.failure_handler_id
+                   AND (i.return_code = ANY (r.exit_codes) OR r.exit_codes IS NULL)
+                 ORDER BY r.exit_codes IS NULL, r.position
+                 LIMIT 1) r
+             WHERE i.job_id = ANY (v_ids) AND i.status = 'failed' AND i.retryable AND i.return_code IS NOT NULL
+               AND sluice.job_status_is_active(j.status) AND j.attempt_id < r.max_retries) d;
 
     WITH recorded AS (
-      INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, status, return_code,
-                                  started_at, completed_at, message, stdout_path, stderr_path)
-      SELECT v_worker.workflow_id, i.job_id, p_worker_id, v_wf.run_id, i.attempt, i.status, i.return_code,
-             i.started_at, i.completed_at, i.message, i.stdout_path, i.stderr_path
+      INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, attempt_id, status, return_code,
+                                  started_at, completed_at, message, stdout_path, stderr_path,
+                                  peak_memory_bytes, avg_memory_bytes, peak_cpu_percent, avg_cpu_percent)
+      SELECT v_worker.workflow_id, i.job_id, p_worker_id, v_wf.run_id, i.attempt, j.attempt_id, i.status,
+             i.return_code, i.started_at, i.completed_at, i.message, i.stdout_path, i.stderr_path,
+             i.peak_memory, i.avg_memory, i.peak_cpu, i.avg_cpu
         FROM unnest(p_job_ids, p_attempts, p_statuses, p_return_codes, p_started_at, p_completed_at,
-                    p_messages, p_stdout_paths, p_stderr_paths)
-             AS i(job_id, attempt, status, return_code, started_at, completed_at, message, stdout_path, stderr_path)
+                    p_messages, p_stdout_paths, p_stderr_paths, p_peak_memory, p_avg_memory, p_peak_cpu, p_avg_cpu)
+             AS i(job_id, attempt, status, return_code, started_at, completed_at, message, stdout_path,
+                  stderr_path, peak_memory, avg_memory, peak_cpu, avg_cpu)
+        JOIN sluice.jobs j ON j.id = i.job_id
        WHERE i.job_id = ANY (v_ids)
       ON CONFLICT ON CONSTRAINT results_job_attempt_key DO NOTHING
-      RETURNING job_id, attempt, status, return_code
+      RETURNING job_id, attempt, attempt_id, status, return_code
     )
     INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
     SELECT v_worker.workflow_id, 'job_finished', job_id, p_worker_id,
-           jsonb_build_object('status', status, 'return_code', return_code, 'attempt', attempt)
+           jsonb_build_object('status', status, 'return_code', return_code, 'attempt', attempt,
+                              'attempt_id', attempt_id)
       FROM recorded;
+
+    INSERT INTO sluice.job_samples (workflow_id, job_id, attempt, sampled_at, memory_bytes, cpu_percent, processes)
+    SELECT v_worker.workflow_id, s.job_id, s.attempt, s.sampled_at, s.memory, s.cpu, s.processes
+      FROM unnest(p_sample_job_ids, p_sample_attempts, p_sampled_at, p_sample_memory, p_sample_cpu,
+                  p_sample_processes) AS s(job_id, attempt, sampled_at, memory, cpu, processes)
+     WHERE s.job_id = ANY (v_ids);
+
+    UPDATE sluice.jobs j SET status = i.status, pending_recovery = NULL, retry_return_code = NULL
+      FROM unnest(p_job_ids, p_statuses) AS i(job_id, status)
+     WHERE j.id = i.job_id AND j.id = ANY (v_ids) AND sluice.job_status_is_active(j.status)
+       AND NOT j.id = ANY (coalesce(v_retry, '{}'));
+
+    IF v_retry IS NOT NULL THEN
+      WITH retried AS (
+        UPDATE sluice.jobs j
+           SET status = 'ready', attempt_id = j.attempt_id + 1, pending_recovery = r.script,
+               retry_return_code = i.return_code, claimed_at = NULL, started_at = NULL
+          FROM unnest(v_retry, v_scripts) AS r(job_id, script),
+               unnest(p_job_ids, p_return_codes) AS i(job_id, return_code)
+         WHERE j.id = r.job_id AND i.job_id = r.job_id
+        RETURNING j.id, j.attempt_id, i.return_code
+      )
+      INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
+      SELECT v_worker.workflow_id, 'job_retried', id, p_worker_id,
+             jsonb_build_object('attempt_id', attempt_id, 'return_code', return_code)
+        FROM retried;
+    END IF;
   END IF;
 
   RETURN QUERY
@@ -945,7 +1077,8 @@ COMMENT ON VIEW sluice.live_workers IS
 DROP VIEW sluice.live_workers;
 DROP VIEW sluice.workflow_summary;
 DROP FUNCTION sluice.jobs_complete(bigint, bigint[], integer[], sluice.job_status[], integer[],
-  timestamptz[], timestamptz[], text[], text[], text[]);
+  timestamptz[], timestamptz[], text[], text[], text[], boolean[], bigint[], bigint[], double precision[],
+  double precision[], bigint[], integer[], timestamptz[], bigint[], double precision[], integer[]);
 DROP FUNCTION sluice.jobs_set_status(bigint[], sluice.job_status);
 DROP FUNCTION sluice.jobs_requeue(bigint, bigint[], integer[]);
 DROP FUNCTION sluice.workers_reap(bigint);
@@ -961,9 +1094,10 @@ DROP FUNCTION sluice.workflows_reinitialize(bigint);
 DROP FUNCTION sluice.workflows_initialize(bigint);
 DROP FUNCTION sluice.workflows_start_run(bigint, sluice.event_kind);
 DROP FUNCTION sluice.workflows_lock(bigint);
-DROP TABLE sluice.events, sluice.results, sluice.job_output_user_data, sluice.job_input_user_data,
+DROP TABLE sluice.events, sluice.job_samples, sluice.results, sluice.job_output_user_data, sluice.job_input_user_data,
   sluice.user_data, sluice.job_output_files, sluice.job_input_files, sluice.files,
-  sluice.job_dependencies, sluice.jobs, sluice.workers, sluice.resource_requirements, sluice.workflows;
+  sluice.job_dependencies, sluice.jobs, sluice.workers, sluice.failure_handler_rules, sluice.failure_handlers,
+  sluice.resource_requirements, sluice.workflows;
 DROP FUNCTION sluice.tg_jobs__release_dependents();
 DROP FUNCTION sluice.tg_jobs__status_change();
 DROP FUNCTION sluice.tg_jobs__count_deleted();

@@ -237,6 +237,38 @@ CREATE TRIGGER tg_jobs__30_recount_actions AFTER DELETE ON sluice.jobs
   REFERENCING OLD TABLE AS old_rows
   FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__recount_actions();
 
+-- A retried job that names a scheduler whose allocations have all ended would wait for ever:
+-- the schedule_nodes actions of that scheduler are armed again, to request a new allocation
+-- (torc does the same). Hooked on the job_retried event that jobs_complete logs for each retry.
+CREATE FUNCTION sluice.tg_events__rearm_allocations() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+DECLARE
+  v_actions bigint[];
+BEGIN
+  SELECT array_agg(a.id ORDER BY a.id) INTO v_actions
+    FROM sluice.jobs j
+    JOIN sluice.workflow_actions a ON a.workflow_id = j.workflow_id AND a.scheduler_id = j.scheduler_id
+   WHERE j.id = NEW.job_id AND a.action_type = 'schedule_nodes' AND NOT a.persistent
+     AND a.status IN ('succeeded', 'failed')
+     AND NOT EXISTS (SELECT 1 FROM sluice.scheduled_compute_nodes c
+                      WHERE c.workflow_id = a.workflow_id AND c.scheduler_id = a.scheduler_id
+                        AND c.status IN ('pending', 'active'));
+  IF v_actions IS NULL THEN
+    RETURN NULL;
+  END IF;
+  PERFORM 1 FROM sluice.workflow_actions WHERE id = ANY (v_actions) ORDER BY id FOR NO KEY UPDATE;
+  UPDATE sluice.workflow_actions SET status = 'waiting', claimed_run_id = NULL
+   WHERE id = ANY (v_actions) AND status IN ('succeeded', 'failed');
+  -- Waiting with its count met: settling makes it pending, logs and notifies as for any action.
+  PERFORM sluice.actions_settle(v_actions);
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER tg_events__10_rearm_allocations AFTER INSERT ON sluice.events
+  FOR EACH ROW
+  WHEN (NEW.kind = 'job_retried')
+  EXECUTE FUNCTION sluice.tg_events__rearm_allocations();
+
 -- on_workflow_complete: armed when no job of the workflow is left unfinished, however the last
 -- one got there (completion, cascade, cancel, an admin's UPDATE); disarmed, if not yet claimed,
 -- when jobs are reset.
@@ -566,6 +598,8 @@ DROP FUNCTION sluice.actions_start_run(bigint);
 DROP TRIGGER tg_workflows__10_arm_complete_actions ON sluice.workflows;
 DROP FUNCTION sluice.tg_workflows__arm_complete_actions();
 DROP FUNCTION sluice.actions_arm_workflow_complete(bigint, boolean);
+DROP TRIGGER tg_events__10_rearm_allocations ON sluice.events;
+DROP FUNCTION sluice.tg_events__rearm_allocations();
 DROP TRIGGER tg_jobs__30_recount_actions ON sluice.jobs;
 DROP FUNCTION sluice.tg_jobs__recount_actions();
 DROP TRIGGER tg_jobs__30_count_actions ON sluice.jobs;

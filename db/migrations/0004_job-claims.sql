@@ -42,7 +42,8 @@ CREATE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
 $$;
 
 -- Claims up to p_limit ready jobs for a worker and starts them: they go ready -> running in one
--- transaction, with their job_started events. Biggest first (gpus, runtime, memory, then cpus):
+-- transaction, with their job_started events. Highest priority first, then biggest (gpus, runtime,
+-- memory, then cpus):
 -- the big jobs are the hard ones to place, so they go while room is free. With p_use_resources,
 -- only jobs that fit together in the free cpus/memory/gpus/nodes are taken: candidates are read
 -- without locks, then each one that fits is locked individually with SKIP LOCKED, so the claim
@@ -58,6 +59,7 @@ CREATE FUNCTION sluice.jobs_claim(
 DECLARE
   v_workflow_id bigint;
   v_scheduler_id bigint;
+  v_run_id integer;
   v_ids bigint[] := '{}';
   v_cand record;
   v_cpus integer := p_free_cpus;
@@ -70,9 +72,8 @@ BEGIN
   END IF;
   SELECT w.workflow_id, w.scheduler_id INTO v_workflow_id, v_scheduler_id
     FROM sluice.workers w WHERE w.id = p_worker_id AND w.status = 'running' FOR SHARE;
-  IF v_workflow_id IS NULL
-     OR EXISTS (SELECT 1 FROM sluice.workflows f WHERE f.id = v_workflow_id AND f.canceled_at IS NOT NULL)
-     OR NOT sluice.jobs_claim_gate_open(p_worker_id) THEN
+  SELECT f.run_id INTO v_run_id FROM sluice.workflows f WHERE f.id = v_workflow_id AND f.canceled_at IS NULL;
+  IF v_run_id IS NULL OR NOT sluice.jobs_claim_gate_open(p_worker_id) THEN
     RETURN;
   END IF;
 
@@ -81,7 +82,7 @@ BEGIN
       SELECT j.id FROM sluice.jobs j
        WHERE j.workflow_id = v_workflow_id AND j.status = 'ready'
          AND sluice.jobs_fit(j, v_scheduler_id, p_max_runtime_seconds, false, 0, 0, 0, 0)
-       ORDER BY j.num_gpus DESC, j.runtime_seconds DESC, j.memory_bytes DESC, j.num_cpus DESC, j.id
+       ORDER BY j.priority DESC, j.num_gpus DESC, j.runtime_seconds DESC, j.memory_bytes DESC, j.num_cpus DESC, j.id
        LIMIT p_limit
        FOR UPDATE SKIP LOCKED
     )
@@ -91,7 +92,7 @@ BEGIN
       SELECT j.id, j.num_cpus, j.memory_bytes, j.num_gpus, j.num_nodes FROM sluice.jobs j
        WHERE j.workflow_id = v_workflow_id AND j.status = 'ready'
          AND sluice.jobs_fit(j, v_scheduler_id, p_max_runtime_seconds, true, v_cpus, v_mem, v_gpus, v_nodes)
-       ORDER BY j.num_gpus DESC, j.runtime_seconds DESC, j.memory_bytes DESC, j.num_cpus DESC, j.id
+       ORDER BY j.priority DESC, j.num_gpus DESC, j.runtime_seconds DESC, j.memory_bytes DESC, j.num_cpus DESC, j.id
        LIMIT 1000
     LOOP
       CONTINUE WHEN v_cand.num_cpus > v_cpus OR v_cand.memory_bytes > v_mem
@@ -113,7 +114,7 @@ BEGIN
   RETURN QUERY
   WITH claimed AS (
     UPDATE sluice.jobs j
-       SET status = 'running', worker_id = p_worker_id, attempt = j.attempt + 1,
+       SET status = 'running', worker_id = p_worker_id, attempt = j.attempt + 1, run_id = v_run_id,
            claimed_at = now(), started_at = now()
      WHERE j.id = ANY (v_ids)
     RETURNING j.*

@@ -1,5 +1,6 @@
 import {
   type JobStatus,
+  jobsClaimReady,
   workersRegister,
   workflowsCancel,
   workflowsCreate,
@@ -10,7 +11,7 @@ import {
 } from '@sluice/core';
 import { workflowStatus } from '@sluice/runner';
 import { describe, expect, it } from 'vitest';
-import { finishJobs } from '../support/engine-driver.js';
+import { finishJobs, registerTestWorker } from '../support/engine-driver.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { buildWorkflow, type JobSketch } from '../support/workflow-builder.js';
 
@@ -210,5 +211,50 @@ describe('a stalled workflow', () => {
     expect((await workflowStatus(t.handle, id)).status.stalled).toBe(
       '1 ready job needs 16 cpus; live workers have at most 8',
     );
+  });
+});
+
+describe('torc job and data keys', () => {
+  it('claims higher priority first, then as before', async () => {
+    const wf = buildWorkflow({ low: {}, high: {}, mid: {} });
+    wf.jobs[1] = { ...(wf.jobs[1] as (typeof wf.jobs)[0]), priority: 10 };
+    wf.jobs[2] = { ...(wf.jobs[2] as (typeof wf.jobs)[0]), priority: 5 };
+    const id = await workflowsCreate(t.handle.db, wf);
+    await workflowsInitialize(t.handle.db, id);
+    const w = await registerTestWorker(t.handle, id);
+    const order: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [job] = await jobsClaimReady(t.handle.db, {
+        workerId: w,
+        limit: 1,
+        useResources: false,
+        freeCpus: 0,
+        freeMemoryBytes: 0,
+        freeGpus: 0,
+        freeNodes: 0,
+        maxRuntimeSeconds: null,
+      });
+      order.push(job?.name as string);
+    }
+    expect(order).toEqual(['high', 'mid', 'low']);
+  });
+
+  it('clears ephemeral user data when the workflow is reinitialized, and keeps the rest', async () => {
+    const wf = buildWorkflow({ a: {} });
+    wf.userData = [
+      { name: 'scratch', data: { n: 1 }, isEphemeral: true },
+      { name: 'config', data: { n: 2 }, isEphemeral: false },
+    ];
+    const id = await workflowsCreate(t.handle.db, wf);
+    await workflowsInitialize(t.handle.db, id);
+    await workflowsReinitialize(t.handle.db, id);
+    const rows = await t.query<{ name: string; data: unknown }>(
+      'SELECT name, data FROM sluice.user_data WHERE workflow_id = $1 ORDER BY name',
+      [id],
+    );
+    expect(rows).toEqual([
+      { name: 'config', data: { n: 2 } },
+      { name: 'scratch', data: null },
+    ]);
   });
 });

@@ -57,7 +57,7 @@ describe('sluice worker processes', { timeout: 120_000 }, () => {
     const firstId = (
       await t.query<{ id: number }>("SELECT id FROM sluice.jobs WHERE workflow_id = $1 AND name = 'first'", [id])
     )[0]?.id;
-    expect(readFileSync(path.join(dir, 'out', 'job_stdio', `wf${id}_job${firstId}_run1.e`), 'utf8')).toBe(
+    expect(readFileSync(path.join(dir, 'out', 'job_stdio', `wf${id}_job${firstId}_run1_attempt1.e`), 'utf8')).toBe(
       'to-stderr\n',
     );
     const results = await t.query<{ status: string; return_code: number }>(

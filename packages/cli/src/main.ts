@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDbCommands } from './db-commands.js';
 import { registerEventsCommand } from './events-command.js';
 import { registerJobsCommands } from './jobs-commands.js';
+import { registerReportsCommands } from './reports-commands.js';
 import { registerResultsCommands } from './results-commands.js';
 import { registerRunCommand } from './run-command.js';
 import { registerSlurmCommands } from './slurm-commands.js';
@@ -26,6 +27,7 @@ registerWorkerCommand(program);
 registerWorkflowsCommands(program);
 registerJobsCommands(program);
 registerResultsCommands(program);
+registerReportsCommands(program);
 registerEventsCommand(program);
 for (const c of program.commands) {
   c.exitOverride();

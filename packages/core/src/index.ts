@@ -39,6 +39,8 @@ export {
   type JobCompletion,
   type JobExecution,
   type JobListRow,
+  type JobSample,
+  type JobUsage,
   jobsAnyRunnable,
   jobsClaimReady,
   jobsComplete,
@@ -61,7 +63,7 @@ export {
   NotificationListener,
   type NotificationListenerOptions,
 } from './db/notification-listener.js';
-export { resultsList } from './db/result-repository.js';
+export { type ResourceUseRow, resultsList, resultsResourceUse } from './db/result-repository.js';
 export type {
   ActionStatusRow,
   AllocationRow,

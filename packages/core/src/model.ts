@@ -104,6 +104,7 @@ export const EVENT_KINDS = every<EventKind>()([
   'job_started',
   'job_finished',
   'job_requeued',
+  'job_retried',
   'worker_started',
   'worker_stopped',
   'worker_lost',

@@ -1,5 +1,7 @@
 // @sluice/runner: the operations that the CLI and the API server share, the worker, and every
 // call to Slurm.
+
+export { type ResourceReportRow, resourceReport } from './operations/resource-report.js';
 export {
   type SubmitResult,
   submitWorkflow,

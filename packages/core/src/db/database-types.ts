@@ -27,7 +27,7 @@ export type SluiceActionType = "run_commands" | "schedule_nodes";
 
 export type SluiceAllocationStatus = "active" | "canceled" | "complete" | "failed" | "pending" | "unknown";
 
-export type SluiceEventKind = "action_finished" | "action_pending" | "action_started" | "job_finished" | "job_requeued" | "job_started" | "worker_lost" | "worker_started" | "worker_stopped" | "workflow_canceled" | "workflow_completed" | "workflow_created" | "workflow_initialized" | "workflow_reinitialized" | "workflow_reset";
+export type SluiceEventKind = "action_finished" | "action_pending" | "action_started" | "job_finished" | "job_requeued" | "job_retried" | "job_started" | "worker_lost" | "worker_started" | "worker_stopped" | "workflow_canceled" | "workflow_completed" | "workflow_created" | "workflow_initialized" | "workflow_reinitialized" | "workflow_reset";
 
 export type SluiceJobStatus = "blocked" | "canceled" | "completed" | "disabled" | "failed" | "pending" | "ready" | "running" | "terminated" | "uninitialized";
 
@@ -100,6 +100,20 @@ export interface SluiceEvents {
   workflow_id: number;
 }
 
+export interface SluiceFailureHandlerRules {
+  exit_codes: number[] | null;
+  handler_id: number;
+  max_retries: number;
+  position: number;
+  recovery_script: string | null;
+}
+
+export interface SluiceFailureHandlers {
+  id: Generated<number>;
+  name: string;
+  workflow_id: number;
+}
+
 export interface SluiceFiles {
   id: Generated<number>;
   name: string;
@@ -134,10 +148,12 @@ export interface SluiceJobOutputUserData {
 
 export interface SluiceJobs {
   attempt: Generated<number>;
+  attempt_id: Generated<number>;
   became_ready: Generated<boolean>;
   cancel_on_blocking_job_failure: Generated<boolean>;
   claimed_at: Timestamp | null;
   command: string;
+  failure_handler_id: number | null;
   id: Generated<number>;
   invocation_script: string | null;
   memory_bytes: number;
@@ -145,7 +161,11 @@ export interface SluiceJobs {
   num_cpus: number;
   num_gpus: number;
   num_nodes: number;
+  pending_recovery: string | null;
+  priority: Generated<number>;
   resource_requirements_id: number;
+  retry_return_code: number | null;
+  run_id: number | null;
   runtime_seconds: number;
   scheduler_id: number | null;
   started_at: Timestamp | null;
@@ -153,6 +173,16 @@ export interface SluiceJobs {
   supports_termination: Generated<boolean>;
   unfinished_deps: Generated<number>;
   worker_id: number | null;
+  workflow_id: number;
+}
+
+export interface SluiceJobSamples {
+  attempt: number;
+  cpu_percent: number;
+  job_id: number;
+  memory_bytes: number;
+  processes: number;
+  sampled_at: Timestamp;
   workflow_id: number;
 }
 
@@ -194,11 +224,16 @@ export interface SluiceResourceRequirements {
 
 export interface SluiceResults {
   attempt: number;
+  attempt_id: number;
+  avg_cpu_percent: number | null;
+  avg_memory_bytes: number | null;
   completed_at: Generated<Timestamp>;
   exec_time_s: Generated<number | null>;
   id: Generated<number>;
   job_id: number;
   message: string | null;
+  peak_cpu_percent: number | null;
+  peak_memory_bytes: number | null;
   return_code: number | null;
   run_id: number;
   started_at: Timestamp | null;
@@ -247,6 +282,7 @@ export interface SluiceSlurmSchedulers {
 export interface SluiceUserData {
   data: Json | null;
   id: Generated<number>;
+  is_ephemeral: Generated<boolean>;
   name: string;
   workflow_id: number;
 }
@@ -308,6 +344,7 @@ export interface SluiceWorkflows {
   num_jobs: Generated<number>;
   owner_role: Generated<string>;
   project: string | null;
+  resource_monitor: Generated<Json>;
   run_id: Generated<number>;
   slurm_defaults: Generated<Json>;
   spec_user: string | null;
@@ -347,12 +384,15 @@ export interface DB {
   "sluice.action_status": SluiceActionStatus;
   "sluice.allocations": SluiceAllocations;
   "sluice.events": SluiceEvents;
+  "sluice.failure_handler_rules": SluiceFailureHandlerRules;
+  "sluice.failure_handlers": SluiceFailureHandlers;
   "sluice.files": SluiceFiles;
   "sluice.job_dependencies": SluiceJobDependencies;
   "sluice.job_input_files": SluiceJobInputFiles;
   "sluice.job_input_user_data": SluiceJobInputUserData;
   "sluice.job_output_files": SluiceJobOutputFiles;
   "sluice.job_output_user_data": SluiceJobOutputUserData;
+  "sluice.job_samples": SluiceJobSamples;
   "sluice.jobs": SluiceJobs;
   "sluice.live_workers": SluiceLiveWorkers;
   "sluice.migrations": SluiceMigrations;

@@ -49,6 +49,22 @@ export async function jobsRequeue(db: Db, workerId: number, executions: JobExecu
   return r.rows.map((x) => x.id);
 }
 
+/** One reading of an execution's whole process tree (resource monitoring). */
+export interface JobSample {
+  at: Date;
+  memoryBytes: number;
+  cpuPercent: number;
+  processes: number;
+}
+
+/** What resource monitoring measured over an execution. */
+export interface JobUsage {
+  peakMemoryBytes: number;
+  avgMemoryBytes: number;
+  peakCpuPercent: number;
+  avgCpuPercent: number;
+}
+
 export interface JobCompletion {
   jobId: number;
   attempt: number;
@@ -59,18 +75,34 @@ export interface JobCompletion {
   message: string | null;
   stdoutPath: string | null;
   stderrPath: string | null;
+  /** false: never retried by a failure handler (its recovery script failed, or the worker stopped it); default true */
+  retryable?: boolean;
+  usage?: JobUsage | null;
+  /** every sample, when the workflow keeps them (granularity time_series) */
+  samples?: JobSample[];
 }
 
-/** Records a batch of finished executions in one transaction; returns the job ids whose execution has a result now. */
+/**
+ * Records a batch of finished executions in one transaction (deciding retries there); returns
+ * the job ids whose execution has a result now.
+ */
 export async function jobsComplete(db: Db, workerId: number, done: JobCompletion[]): Promise<number[]> {
   if (done.length === 0) return [];
+  const samples = done.flatMap((d) => (d.samples ?? []).map((x) => ({ jobId: d.jobId, attempt: d.attempt, ...x })));
   const r = await sql<{ id: number }>`
     SELECT id FROM sluice.jobs_complete(${workerId},
       ${done.map((d) => d.jobId)}::bigint[], ${done.map((d) => d.attempt)}::int[],
       ${done.map((d) => d.status)}::sluice.job_status[], ${done.map((d) => d.returnCode)}::int[],
       ${done.map((d) => d.startedAt)}::timestamptz[], ${done.map((d) => d.completedAt)}::timestamptz[],
       ${done.map((d) => d.message)}::text[], ${done.map((d) => d.stdoutPath)}::text[],
-      ${done.map((d) => d.stderrPath)}::text[]) AS id`.execute(db);
+      ${done.map((d) => d.stderrPath)}::text[], ${done.map((d) => d.retryable ?? true)}::boolean[],
+      ${done.map((d) => d.usage?.peakMemoryBytes ?? null)}::bigint[],
+      ${done.map((d) => d.usage?.avgMemoryBytes ?? null)}::bigint[],
+      ${done.map((d) => d.usage?.peakCpuPercent ?? null)}::float8[],
+      ${done.map((d) => d.usage?.avgCpuPercent ?? null)}::float8[],
+      ${samples.map((x) => x.jobId)}::bigint[], ${samples.map((x) => x.attempt)}::int[],
+      ${samples.map((x) => x.at)}::timestamptz[], ${samples.map((x) => x.memoryBytes)}::bigint[],
+      ${samples.map((x) => x.cpuPercent)}::float8[], ${samples.map((x) => x.processes)}::int[]) AS id`.execute(db);
   return r.rows.map((x) => x.id);
 }
 
@@ -81,6 +113,8 @@ export interface JobListRow {
   command: string;
   worker_id: number | null;
   attempt: number;
+  /** torc's attempt_id: the attempt within the run, from 1 */
+  attempt_id: number;
   return_code: number | null;
   exec_time_s: number | null;
 }
@@ -100,7 +134,17 @@ export function jobsList(db: Db, workflowId: number, status?: JobStatus): Promis
           .as('r'),
       (join) => join.onTrue(),
     )
-    .select(['j.id', 'j.name', 'j.status', 'j.command', 'j.worker_id', 'j.attempt', 'r.return_code', 'r.exec_time_s'])
+    .select([
+      'j.id',
+      'j.name',
+      'j.status',
+      'j.command',
+      'j.worker_id',
+      'j.attempt',
+      'j.attempt_id',
+      'r.return_code',
+      'r.exec_time_s',
+    ])
     .where('j.workflow_id', '=', workflowId);
   if (status) q = q.where('j.status', '=', status);
   return q.orderBy('j.id').execute() as Promise<JobListRow[]>;

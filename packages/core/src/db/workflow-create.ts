@@ -27,6 +27,12 @@ export async function workflowsCreate(db: Db, wf: ResolvedWorkflow): Promise<num
         project: wf.project,
         metadata: wf.metadata === null ? null : JSON.stringify(wf.metadata),
         slurm_defaults: JSON.stringify(wf.slurmDefaults),
+        resource_monitor: JSON.stringify({
+          enabled: wf.resourceMonitor.enabled,
+          granularity: wf.resourceMonitor.granularity,
+          sample_interval_seconds: wf.resourceMonitor.sampleIntervalSeconds,
+          generate_plots: wf.resourceMonitor.generatePlots,
+        }),
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -60,6 +66,8 @@ export async function workflowsCreate(db: Db, wf: ResolvedWorkflow): Promise<num
       ).rows,
     );
 
+    const handlerIds = await createFailureHandlers(trx, workflowId, wf);
+
     // Job ids are drawn up front so that dependency rows can be built here, without reading
     // the jobs back. (A literal regclass: resolving the sequence per row costs seconds at 100k.)
     const jobs = wf.jobs;
@@ -77,9 +85,9 @@ export async function workflowsCreate(db: Db, wf: ResolvedWorkflow): Promise<num
       INSERT INTO sluice.jobs
         (id, workflow_id, name, command, invocation_script, resource_requirements_id, scheduler_id,
          num_cpus, num_gpus, num_nodes, memory_bytes, runtime_seconds,
-         cancel_on_blocking_job_failure, supports_termination, unfinished_deps)
+         cancel_on_blocking_job_failure, supports_termination, unfinished_deps, priority, failure_handler_id)
       SELECT u.id, ${workflowId}, u.name, u.command, u.invocation_script, u.rr, u.scheduler,
-             u.cpus, u.gpus, u.nodes, u.mem, u.runtime, u.cob, u.st, u.deps
+             u.cpus, u.gpus, u.nodes, u.mem, u.runtime, u.cob, u.st, u.deps, u.priority, u.handler
         FROM unnest(
           ${jobIds}::bigint[], ${jobs.map((j) => j.name)}::text[], ${jobs.map((j) => j.command)}::text[],
           ${jobs.map((j) => j.invocationScript)}::text[],
@@ -90,10 +98,10 @@ export async function workflowsCreate(db: Db, wf: ResolvedWorkflow): Promise<num
           ${jobRr.map((r) => r.runtimeSeconds)}::bigint[],
           ${jobs.map((j) => j.cancelOnBlockingJobFailure)}::boolean[],
           ${jobs.map((j) => j.supportsTermination)}::boolean[],
-          ${jobs.map((j) => j.dependsOn.length)}::int[])
-        AS u(id, name, command, invocation_script, rr, scheduler, cpus, gpus, nodes, mem, runtime, cob, st, deps)`.execute(
-      trx,
-    );
+          ${jobs.map((j) => j.dependsOn.length)}::int[], ${jobs.map((j) => j.priority)}::int[],
+          ${jobs.map((j) => (j.failureHandler === null ? null : lookup(handlerIds, j.failureHandler, 'failure handler')))}::bigint[])
+        AS u(id, name, command, invocation_script, rr, scheduler, cpus, gpus, nodes, mem, runtime, cob, st, deps,
+             priority, handler)`.execute(trx);
 
     const depJob: number[] = [];
     const depOn: number[] = [];
@@ -120,10 +128,11 @@ export async function workflowsCreate(db: Db, wf: ResolvedWorkflow): Promise<num
     const userDataIds = idsOf(
       (
         await sql<{ id: number; name: string }>`
-      INSERT INTO sluice.user_data (workflow_id, name, data)
-      SELECT ${workflowId}, u.name, u.data::jsonb
+      INSERT INTO sluice.user_data (workflow_id, name, data, is_ephemeral)
+      SELECT ${workflowId}, u.name, u.data::jsonb, u.ephemeral
         FROM unnest(${wf.userData.map((u) => u.name)}::text[],
-                    ${wf.userData.map((u) => (u.data === undefined ? null : JSON.stringify(u.data)))}::text[]) AS u(name, data)
+                    ${wf.userData.map((u) => (u.data === undefined ? null : JSON.stringify(u.data)))}::text[],
+                    ${wf.userData.map((u) => u.isEphemeral)}::boolean[]) AS u(name, data, ephemeral)
       RETURNING id, name`.execute(trx)
       ).rows,
     );
@@ -191,4 +200,30 @@ export async function workflowsCreate(db: Db, wf: ResolvedWorkflow): Promise<num
       .execute();
     return workflowId;
   });
+}
+
+/** The workflow's failure handlers and their rules; returns name -> id. */
+async function createFailureHandlers(trx: Db, workflowId: number, wf: ResolvedWorkflow): Promise<Map<string, number>> {
+  const handlers = wf.failureHandlers;
+  if (handlers.length === 0) return new Map();
+  const rows = await sql<{ id: number; name: string }>`
+    INSERT INTO sluice.failure_handlers (workflow_id, name)
+    SELECT ${workflowId}, unnest(${handlers.map((h) => h.name)}::text[])
+    RETURNING id, name`.execute(trx);
+  const ids = idsOf(rows.rows);
+  const rules = handlers.flatMap((h) =>
+    h.rules.map((r, position) => ({ handler: lookup(ids, h.name, 'failure handler'), position, ...r })),
+  );
+  if (rules.length > 0) {
+    await sql`
+      INSERT INTO sluice.failure_handler_rules (handler_id, position, exit_codes, recovery_script, max_retries)
+      SELECT u.handler, u.position,
+             CASE WHEN u.codes IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(u.codes::jsonb)::int) END,
+             u.script, u.max_retries
+        FROM unnest(${rules.map((r) => r.handler)}::bigint[], ${rules.map((r) => r.position)}::int[],
+                    ${rules.map((r) => (r.exitCodes === null ? null : JSON.stringify(r.exitCodes)))}::text[],
+                    ${rules.map((r) => r.recoveryScript)}::text[], ${rules.map((r) => r.maxRetries)}::int[])
+             AS u(handler, position, codes, script, max_retries)`.execute(trx);
+  }
+  return ids;
 }

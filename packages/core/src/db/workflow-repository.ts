@@ -14,6 +14,8 @@ export interface WorkflowState {
   is_canceled: boolean;
   /** jobs claimed or running, on any worker */
   active_jobs: number;
+  /** torc's resource_monitor, as created: {enabled, granularity, sample_interval_seconds, ...} */
+  resource_monitor: { enabled?: boolean; granularity?: string; sample_interval_seconds?: number };
 }
 
 /**
@@ -22,7 +24,7 @@ export interface WorkflowState {
  */
 export async function workflowsGetState(db: Db, id: number): Promise<WorkflowState> {
   const r = await sql<WorkflowState>`
-    SELECT w.run_id, w.unfinished_jobs, w.canceled_at IS NOT NULL AS is_canceled,
+    SELECT w.run_id, w.unfinished_jobs, w.canceled_at IS NOT NULL AS is_canceled, w.resource_monitor,
            (SELECT count(*) FROM sluice.jobs j
              WHERE j.workflow_id = w.id AND sluice.job_status_is_active(j.status))::int AS active_jobs
       FROM sluice.workflows w WHERE w.id = ${id}`.execute(db);

@@ -1,30 +1,14 @@
-import { statfs } from 'node:fs/promises';
-import path from 'node:path';
-import {
-  type FinishedJobStatus,
-  type JobCompletion,
-  type JobExecution,
-  type JobRow,
-  jobsComplete,
-  type SluiceDb,
-} from '@sluice/core';
+import { type JobCompletion, type JobExecution, type JobRow, jobsComplete, type SluiceDb } from '@sluice/core';
 import { retryWithBackoff } from '../retry.js';
-import type { JobSupervisor, SupervisedJob } from './job-supervisor.js';
-
-export interface RunningJob {
-  job: JobRow;
-  proc: SupervisedJob;
-  startedAt: Date;
-  stdoutPath: string;
-  stderrPath: string;
-  /** set when the worker itself stops the job: the status to record instead of exit-code based */
-  stopAs: 'terminated' | 'canceled' | null;
-}
+import { type ExecutionOutcome, JobExecutionRun, type SamplingPlan } from './job-execution.js';
+import type { JobSupervisor } from './job-supervisor.js';
 
 export interface JobRunnerContext {
   handle: SluiceDb;
   /** starts the jobs' processes, off the worker's event loop, and outlives none of them */
   supervisor: () => JobSupervisor;
+  /** how the workflow wants its jobs sampled (resource_monitor), or null */
+  sampling: () => SamplingPlan | null;
   workerId: () => number;
   outputDir: string;
   log: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
@@ -44,7 +28,8 @@ const key = (e: { jobId: number; attempt: number }) => `${e.jobId}:${e.attempt}`
  * whose reply was lost is simply written again.
  */
 export class JobRunner {
-  readonly running = new Map<number, RunningJob>();
+  readonly running = new Map<number, JobExecutionRun>();
+  private readonly done = new Map<number, Promise<void>>();
   private readonly completions: JobCompletion[] = [];
   /** executions whose completion is being written right now */
   private readonly writing = new Set<string>();
@@ -81,57 +66,35 @@ export class JobRunner {
 
   /** Starts the processes of jobs a claim just recorded as running. */
   start(jobs: JobRow[]): void {
-    const workerId = this.ctx.workerId();
+    const ctx = {
+      supervisor: this.ctx.supervisor(),
+      workerId: this.ctx.workerId(),
+      outputDir: this.ctx.outputDir,
+      sampling: this.ctx.sampling(),
+    };
     for (const job of jobs) {
-      const base = path.join(this.ctx.outputDir, 'job_stdio', `wf${job.workflow_id}_job${job.id}_run${job.attempt}`);
-      const stdoutPath = path.resolve(`${base}.o`);
-      const stderrPath = path.resolve(`${base}.e`);
+      const run = new JobExecutionRun(job, ctx);
       const startedAt = new Date();
-      const proc = this.ctx.supervisor().spawn({
-        command: job.command,
-        invocationScript: job.invocation_script,
-        cwd: process.cwd(),
-        stdoutPath,
-        stderrPath,
-        env: {
-          ...process.env,
-          SLUICE_WORKFLOW_ID: String(job.workflow_id),
-          SLUICE_JOB_ID: String(job.id),
-          SLUICE_JOB_NAME: job.name,
-          SLUICE_OUTPUT_DIR: path.resolve(this.ctx.outputDir),
-          SLUICE_WORKER_ID: String(workerId),
-        },
-      });
-      const entry: RunningJob = { job, proc, startedAt, stdoutPath, stderrPath, stopAs: null };
-      this.running.set(job.id, entry);
+      this.running.set(job.id, run);
       this.jobsRun++;
-      void proc.exited.then(async (exit) => {
-        // A job that fails while its log directory is full most likely failed on that: say so.
-        const full = exit.returnCode !== 0 && !exit.error ? await logDirectoryFull(stdoutPath) : null;
-        this.running.delete(job.id);
-        // A job whose supervisor died was killed with it: its own outcome is unknown.
-        const status =
-          entry.stopAs ?? (exit.lost ? 'terminated' : exit.returnCode === 0 && !exit.error ? 'completed' : 'failed');
-        const message = exit.lost
-          ? (exit.error?.message ?? 'the job supervisor died')
-          : exit.error
-            ? `could not start: ${exit.error.message}`
-            : full
-              ? `the job log directory ${full} is full (no space left): its output may be cut short`
-              : exit.signal
-                ? `killed by ${exit.signal}`
-                : null;
-        if (exit.leftovers) this.ctx.log('info', `job ${job.id} left processes behind; they were killed`);
-        this.queueCompletion(
-          job,
-          status,
-          exit.error ? null : exit.returnCode,
-          startedAt,
-          message,
-          stdoutPath,
-          stderrPath,
-        );
-      });
+      const done = run
+        .run()
+        .catch(
+          (e): ExecutionOutcome => ({
+            status: 'failed',
+            returnCode: null,
+            message: `could not run: ${errMsg(e)}`,
+            retryable: false,
+            usage: null,
+            samples: [],
+          }),
+        )
+        .then((outcome) => {
+          this.running.delete(job.id);
+          this.done.delete(job.id);
+          this.queueCompletion(job, startedAt, outcome, run);
+        });
+      this.done.set(job.id, done);
     }
   }
 
@@ -158,12 +121,12 @@ export class JobRunner {
   killAll(): void {
     for (const r of this.running.values()) {
       r.stopAs = 'terminated';
-      r.proc.kill('SIGKILL');
+      r.kill('SIGKILL');
     }
   }
 
   async waitAll(): Promise<void> {
-    await Promise.all([...this.running.values()].map((r) => r.proc.exited));
+    await Promise.all(this.done.values());
   }
 
   /** Waits for the batch being written, then writes what is left. */
@@ -172,33 +135,28 @@ export class JobRunner {
     await this.writeCompletions();
   }
 
-  private stop(r: RunningJob, stopAs: 'terminated' | 'canceled', graceMs: number): void {
+  private stop(r: JobExecutionRun, stopAs: 'terminated' | 'canceled', graceMs: number): void {
     if (r.stopAs !== null) return;
     r.stopAs = stopAs;
-    r.proc.kill(r.job.supports_termination ? 'SIGTERM' : 'SIGKILL');
-    const grace = setTimeout(() => r.proc.kill('SIGKILL'), graceMs);
-    void r.proc.exited.then(() => clearTimeout(grace));
+    r.kill(r.job.supports_termination ? 'SIGTERM' : 'SIGKILL');
+    const grace = setTimeout(() => r.kill('SIGKILL'), graceMs);
+    void this.done.get(r.job.id)?.then(() => clearTimeout(grace));
   }
 
-  private queueCompletion(
-    job: JobRow,
-    status: FinishedJobStatus,
-    returnCode: number | null,
-    startedAt: Date,
-    message: string | null,
-    stdoutPath: string | null,
-    stderrPath: string | null,
-  ): void {
+  private queueCompletion(job: JobRow, startedAt: Date, o: ExecutionOutcome, run: JobExecutionRun): void {
     this.completions.push({
       jobId: job.id,
       attempt: job.attempt,
-      status,
-      returnCode,
+      status: o.status,
+      returnCode: o.returnCode,
       startedAt,
       completedAt: new Date(),
-      message,
-      stdoutPath,
-      stderrPath,
+      message: o.message,
+      stdoutPath: run.stdoutPath,
+      stderrPath: run.stderrPath,
+      retryable: o.retryable,
+      usage: o.usage,
+      samples: o.samples,
     });
     if (!this.flushing) {
       this.flushing = this.writeCompletions().finally(() => {
@@ -228,17 +186,6 @@ export class JobRunner {
         for (const c of batch) this.writing.delete(key(c));
       }
     }
-  }
-}
-
-/** The directory of a log file when its file system has no space left, else null. */
-async function logDirectoryFull(logPath: string): Promise<string | null> {
-  const dir = path.dirname(logPath);
-  try {
-    const fs = await statfs(dir);
-    return fs.bavail === 0 ? dir : null;
-  } catch {
-    return null;
   }
 }
 

@@ -27,6 +27,7 @@ import { retryWithBackoff } from '../retry.js';
 import type { SlurmClient } from '../slurm/slurm-client.js';
 import { ActionRunner } from './action-runner.js';
 import { Heartbeat } from './heartbeat.js';
+import type { SamplingPlan } from './job-execution.js';
 import { errMsg, executionKey, JobRunner } from './job-runner.js';
 import { JobSupervisor } from './job-supervisor.js';
 import { detectMachineResources } from './machine-resources.js';
@@ -116,6 +117,8 @@ export class Worker {
   private readonly jobs: JobRunner;
   private readonly actions: ActionRunner;
   private supervisor: JobSupervisor | null = null;
+  /** the workflow's resource_monitor, read with its state */
+  private sampling: SamplingPlan | null = null;
   private idleSince = Date.now();
   private stopReason: WorkerExitReason | null = null;
   /** when the worker, stopping, stops retrying writes (0: not stopping) */
@@ -152,6 +155,7 @@ export class Worker {
         if (!this.supervisor) throw new Error('internal: no job supervisor');
         return this.supervisor;
       },
+      sampling: () => this.sampling,
       workerId: () => this.workerId,
       outputDir: options.outputDir,
       log: this.log,
@@ -349,6 +353,10 @@ export class Worker {
     if (this.workflowChanged) {
       this.workflowChanged = false;
       const wf = await workflowsGetState(this.handle.db, this.opts.workflowId);
+      const rm = wf.resource_monitor;
+      this.sampling = rm.enabled
+        ? { intervalMs: (rm.sample_interval_seconds ?? 5) * 1000, keepSamples: rm.granularity === 'time_series' }
+        : null;
       if (wf.is_canceled) {
         this.requestStop('canceled');
         return false;
