@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { isSluiceError, SluiceError, toSluiceError } from '@sluice/core';
 import { Command, CommanderError } from 'commander';
+import { registerAdminCommands } from './admin-commands.js';
 import { registerDbCommands } from './db-commands.js';
 import { registerEventsCommand } from './events-command.js';
 import { registerJobsCommands } from './jobs-commands.js';
@@ -19,6 +20,7 @@ const program = new Command('sluice')
   .showHelpAfterError()
   .exitOverride();
 
+registerAdminCommands(program);
 registerDbCommands(program);
 registerRunCommand(program);
 registerSlurmCommands(program);

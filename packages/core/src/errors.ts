@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   WORKFLOW_STATE: { message: 'the workflow is not in a state that allows this', http: 409, exit: 1 },
   WORKER_FAILED: { message: 'the worker failed', http: 500, exit: 1 },
   ALLOCATION_NOT_FOUND: { message: 'no such Slurm allocation', http: 404, exit: 1 },
+  TOKEN_NOT_FOUND: { message: 'no such API token', http: 404, exit: 1 },
+  UNAUTHENTICATED: { message: 'a valid API token is required', http: 401, exit: 1 },
   OUTPUT_DIR_UNUSABLE: { message: 'the output directory cannot be created or written', http: 400, exit: 2 },
 } as const satisfies Record<string, { message: string; http: number; exit: 1 | 2 }>;
 

@@ -25,6 +25,14 @@ export {
   allocationsMarkSubmitted,
 } from './db/allocation-repository.js';
 export {
+  type ApiTokenRow,
+  apiTokensAuthenticate,
+  apiTokensCreate,
+  apiTokensList,
+  apiTokensRevoke,
+  hashToken,
+} from './db/api-token-repository.js';
+export {
   describeUrl,
   type OpenPoolOptions,
   openPool,
@@ -64,6 +72,7 @@ export {
   type NotificationListenerOptions,
 } from './db/notification-listener.js';
 export { type ResourceUseRow, resultsList, resultsResourceUse } from './db/result-repository.js';
+export { rolesAddUser, rolesWhoAmI } from './db/role-repository.js';
 export type {
   ActionStatusRow,
   AllocationRow,

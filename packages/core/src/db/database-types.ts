@@ -89,6 +89,17 @@ export interface SluiceAllocations {
   workflow_id: number | null;
 }
 
+export interface SluiceApiTokens {
+  created_at: Generated<Timestamp>;
+  expires_at: Timestamp | null;
+  id: Generated<number>;
+  last_used_at: Timestamp | null;
+  name: string | null;
+  owner_role: Generated<string>;
+  revoked_at: Timestamp | null;
+  token_hash: Buffer;
+}
+
 export interface SluiceEvents {
   action_id: number | null;
   created_at: Generated<Timestamp>;
@@ -383,6 +394,7 @@ export interface DB {
   "sluice.action_runs": SluiceActionRuns;
   "sluice.action_status": SluiceActionStatus;
   "sluice.allocations": SluiceAllocations;
+  "sluice.api_tokens": SluiceApiTokens;
   "sluice.events": SluiceEvents;
   "sluice.failure_handler_rules": SluiceFailureHandlerRules;
   "sluice.failure_handlers": SluiceFailureHandlers;
