@@ -4,7 +4,7 @@ import path from 'node:path';
 import { type ResolvedSlurmScheduler, workflowsCreate, workflowsInitialize } from '@sluice/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, spawnCli, waitFor } from '../support/cli-runner.js';
-import { type SlurmCluster, startSlurmCluster, waitForSlurmJob } from '../support/slurm-cluster.js';
+import { runSlurm, type SlurmCluster, startSlurmCluster, waitForSlurmJob } from '../support/slurm-cluster.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { buildWorkflowWithActions, type JobSketch } from '../support/workflow-builder.js';
 
@@ -20,7 +20,12 @@ afterAll(async () => {
 
 const env = () => ({ ...cluster.env, SLUICE_DATABASE_URL: t.url });
 
-function scheduler(name: string, partition: string, walltime = '02:00:00'): ResolvedSlurmScheduler {
+function scheduler(
+  name: string,
+  partition: string,
+  walltime = '02:00:00',
+  extra: string | null = null,
+): ResolvedSlurmScheduler {
   return {
     name,
     account: null,
@@ -33,14 +38,19 @@ function scheduler(name: string, partition: string, walltime = '02:00:00'): Reso
     qos: null,
     ntasksPerNode: null,
     tmp: null,
-    extra: null,
+    extra,
   };
 }
 
 /** A workflow whose jobs need the `cluster` scheduler and an on_workflow_start schedule_nodes action. */
-async function slurmWorkflow(partition: string, jobs: Record<string, JobSketch>, walltime?: string): Promise<number> {
+async function slurmWorkflow(
+  partition: string,
+  jobs: Record<string, JobSketch>,
+  walltime?: string,
+  extra?: string,
+): Promise<number> {
   const wf = buildWorkflowWithActions(jobs, []);
-  wf.slurmSchedulers = [scheduler('cluster', partition, walltime)];
+  wf.slurmSchedulers = [scheduler('cluster', partition, walltime, extra)];
   wf.jobs = wf.jobs.map((j) => ({ ...j, scheduler: 'cluster' }));
   wf.actions = [
     {
@@ -114,8 +124,47 @@ describe('schedule_nodes on a real Slurm', { timeout: 180_000 }, () => {
     expect(after).toHaveLength(1);
     const list = JSON.parse((await runCli(['slurm', 'list', String(id), '--json'], { env: env() })).stdout);
     expect(list).toEqual([
-      expect.objectContaining({ slurm_job_id: node?.slurm_job_id, status: 'complete', scheduler: 'cluster' }),
+      expect.objectContaining({
+        slurm_job_id: node?.slurm_job_id,
+        status: 'complete',
+        scheduler: 'cluster',
+        // A finished job Slurm still knows (MinJobAge) keeps its state.
+        slurm_state: 'COMPLETED',
+        slurm_reason: 'None',
+      }),
     ]);
+  });
+
+  it("slurm list shows why an allocation waits (squeue's reason), and its comment names the row", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-slurm-'));
+    const id = await slurmWorkflow('debug', { a: {} }, undefined, '--begin=now+1hour');
+    const local = await runCli(['worker', String(id), '--output-dir', 'out', '--poll-interval', '5'], {
+      env: env(),
+      cwd: dir,
+    });
+    // The local worker only submits: the job is the allocation's (it exits with nothing runnable).
+    expect(local.stderr).toMatch(/running action \d+ \(on_workflow_start, schedule_nodes\)/);
+    const [node] = await allocations(id);
+    expect(node?.slurm_job_id).toMatch(/^\d+$/);
+    const r = await runCli(['slurm', 'list', String(id), '--json'], { env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([
+      expect.objectContaining({
+        id: node?.id,
+        slurm_job_id: node?.slurm_job_id,
+        status: 'pending',
+        slurm_state: 'PENDING',
+        slurm_reason: 'BeginTime',
+      }),
+    ]);
+    const table = await runCli(['slurm', 'list', String(id)], { env: env() });
+    expect(table.stdout).toMatch(/slurm_reason/);
+    expect(table.stdout).toMatch(/PENDING\s+BeginTime/);
+    const q = await runSlurm('squeue', ['-h', '-j', node?.slurm_job_id as string, '-o', '%j|%k'], cluster.env);
+    expect(q.stdout.trim()).toMatch(new RegExp(`^sluice_wf${id}_sketch\\|sluice-allocation-${node?.id}-[0-9a-f]{8}$`));
+    const c = await runCli(['workflows', 'cancel', String(id)], { env: env() });
+    expect(c.code, c.stderr).toBe(0);
+    await waitForSlurmJob(node?.slurm_job_id as string, ['CANCELLED'], cluster.env, 60_000);
   });
 
   it("an sbatch rejection fails the action run with Slurm's message and leaves no allocation claimed", async () => {

@@ -47,7 +47,7 @@ slurm_scheduler "s" {
     mem "8G"
     gres "gpu:1"
     tmp "10G"
-    walltime "01:00:00"
+    walltime "2-00:00:00"
     extra "--constraint=x"
     nodes 1
     ntasks_per_node 4

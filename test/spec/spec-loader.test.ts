@@ -22,16 +22,16 @@ resource_requirements:
     memory: 512m
     runtime: PT30M
   - name: gpu
-    num_cpus: 8
+    num_cpus: 4
     num_gpus: 1
-    num_nodes: 2
+    num_nodes: 1
     memory: 1.5g
     runtime: P1DT2H
 slurm_schedulers:
   - name: cpu
     account: acct
     partition: short
-    walltime: "04:00:00"
+    walltime: "1-04:00:00"
     nodes: 2
     mem: 8G
     gres: gpu:1
@@ -126,9 +126,9 @@ describe('loading a spec that uses every key', () => {
         },
         {
           name: 'gpu',
-          numCpus: 8,
+          numCpus: 4,
           numGpus: 1,
-          numNodes: 2,
+          numNodes: 1,
           memory: '1.5g',
           memoryBytes: 1.5 * 1024 ** 3,
           runtime: 'P1DT2H',
@@ -150,7 +150,7 @@ describe('loading a spec that uses every key', () => {
           name: 'cpu',
           account: 'acct',
           partition: 'short',
-          walltime: '04:00:00',
+          walltime: '1-04:00:00',
           nodes: 2,
           mem: '8G',
           gres: 'gpu:1',

@@ -23,6 +23,7 @@ export {
   allocationsList,
   allocationsMarkFailed,
   allocationsMarkSubmitted,
+  allocationsMarkUnknown,
 } from './db/allocation-repository.js';
 export {
   type ApiTokenRow,

@@ -26,7 +26,15 @@ export {
 } from './operations/workflow-operations.js';
 export { prepareOutputDirectory } from './output-directory.js';
 export { buildAllocationScript } from './slurm/allocation-script.js';
-export { commandLineSlurm, type SbatchOutcome, type SlurmClient } from './slurm/slurm-client.js';
+export {
+  type CommandLineSlurmOptions,
+  commandLineSlurm,
+  commandLineSlurmClient,
+  type SbatchOutcome,
+  type SlurmClient,
+  type SlurmJobState,
+  type SubmitPolicy,
+} from './slurm/slurm-client.js';
 export {
   Worker,
   type WorkerExitReason,

@@ -30,15 +30,35 @@ export async function allocationsCreate(db: Db, r: AllocationRequest): Promise<n
   return row.id;
 }
 
+/** `message`: how the job id was learnt when sbatch did not print it (found by its comment, say). */
 export async function allocationsMarkSubmitted(
   db: Db,
   id: number,
   slurmJobId: string,
   scriptPath: string,
+  message: string | null = null,
 ): Promise<void> {
   await db
     .updateTable('sluice.scheduled_compute_nodes')
-    .set({ slurm_job_id: slurmJobId, script_path: scriptPath, submitted_at: sql`now()` })
+    .set({ slurm_job_id: slurmJobId, script_path: scriptPath, message, submitted_at: sql`now()` })
+    .where('id', '=', id)
+    .execute();
+}
+
+/**
+ * sbatch may have created the allocation but gave no job id that could be read or found (it
+ * exited 0 and printed something else, say): recorded so, with what sbatch printed, and never
+ * submitted again. No job id, so nothing cancels it; `message` says what to look for in squeue.
+ */
+export async function allocationsMarkUnknown(
+  db: Db,
+  id: number,
+  message: string,
+  scriptPath: string | null,
+): Promise<void> {
+  await db
+    .updateTable('sluice.scheduled_compute_nodes')
+    .set({ status: 'unknown', message, script_path: scriptPath, submitted_at: sql`now()` })
     .where('id', '=', id)
     .execute();
 }

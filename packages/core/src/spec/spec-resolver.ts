@@ -19,6 +19,7 @@ import {
   type ResolvedWorkflow,
 } from './resolved-workflow.js';
 import type { ResourceRequirementsSpec, SlurmSchedulerSpec } from './resource-schema.js';
+import { checkSchedulerFit } from './scheduler-fit-checker.js';
 import { resolveFailureHandlers, resolveResourceMonitor } from './settings-resolver.js';
 import type { Fail, SpecPath, SpecReporter } from './spec-error.js';
 import type { JobSpec, WorkflowSpec } from './spec-schema.js';
@@ -99,6 +100,23 @@ export function resolveSpec(spec: WorkflowSpec, reporter: SpecReporter): Resolve
   if (usesDefault && !requirementNames.has(DEFAULT_RESOURCE_REQUIREMENTS_NAME)) {
     resourceRequirements.push({ ...DEFAULT_RESOURCE_REQUIREMENTS });
   }
+  const actions = resolveActions(
+    spec.actions ?? [],
+    { jobIndexByName: jobCatalog.byName, jobMatcher: jobCatalog.matcher, schedulerNames: [...schedulerNames.keys()] },
+    reporter,
+  );
+  const slurmDefaults = spec.slurm_defaults ?? {};
+  checkSchedulerFit(
+    {
+      jobs,
+      resourceRequirements,
+      defaultRequirementsName: DEFAULT_RESOURCE_REQUIREMENTS_NAME,
+      slurmSchedulers,
+      slurmDefaults,
+      actions,
+    },
+    reporter,
+  );
   return {
     name: spec.name,
     description: spec.description ?? null,
@@ -107,7 +125,7 @@ export function resolveSpec(spec: WorkflowSpec, reporter: SpecReporter): Resolve
     metadata: spec.metadata ?? null,
     resourceRequirements,
     slurmSchedulers,
-    slurmDefaults: spec.slurm_defaults ?? {},
+    slurmDefaults,
     files: files.map(({ name, path }) => ({ name, path })),
     userData: userData.map(({ name, data, isEphemeral }) => ({ name, data, isEphemeral })),
     jobs: jobs.map((job, j): ResolvedJob => {
@@ -130,11 +148,7 @@ export function resolveSpec(spec: WorkflowSpec, reporter: SpecReporter): Resolve
         outputUserData: namesOf(refs.outputUserData, userData),
       };
     }),
-    actions: resolveActions(
-      spec.actions ?? [],
-      { jobIndexByName: jobCatalog.byName, jobMatcher: jobCatalog.matcher, schedulerNames: [...schedulerNames.keys()] },
-      reporter,
-    ),
+    actions,
     failureHandlers: failureHandlers.handlers,
     resourceMonitor: resolveResourceMonitor(spec.resource_monitor),
   };

@@ -13,6 +13,22 @@ export interface AllocationScript {
   /** absolute paths, so the script works from any directory on the node */
   nodePath: string;
   cliPath: string;
+  /** sbatch --comment: what tells this allocation's Slurm job apart (allocationComment) */
+  comment: string;
+}
+
+/** The Slurm job name of a workflow's allocations: readable in squeue, shared by all of them. */
+export function allocationJobName(workflowId: number, workflowName: string): string {
+  return `sluice_wf${workflowId}_${workflowName.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+}
+
+/**
+ * The comment that names one allocation row. The token (random, per allocation) keeps apart jobs
+ * of another database whose workflow and allocation ids are the same, and an older job that
+ * squeue still shows: after a lost reply, the job found by name and comment is this one.
+ */
+export function allocationComment(scheduledNodeId: number, token: string): string {
+  return `sluice-allocation-${scheduledNodeId}-${token}`;
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -39,7 +55,8 @@ export function buildAllocationScript(a: AllocationScript): string {
     ['tmp', s.tmp],
   ];
   for (const [k, v] of own) if (v !== null && v !== undefined) options.set(k, String(v));
-  options.set('job-name', `sluice_wf${a.workflowId}_${s.workflow_name.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
+  options.set('job-name', allocationJobName(a.workflowId, s.workflow_name));
+  options.set('comment', a.comment);
   options.set('output', path.join(out, 'slurm', `slurm_wf${a.workflowId}_node${a.scheduledNodeId}_%j.o`));
   options.set('error', path.join(out, 'slurm', `slurm_wf${a.workflowId}_node${a.scheduledNodeId}_%j.e`));
 

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -6,12 +7,13 @@ import {
   allocationsCreate,
   allocationsMarkFailed,
   allocationsMarkSubmitted,
+  allocationsMarkUnknown,
   type ClaimedAction,
   type SluiceDb,
   slurmSchedulersGet,
 } from '@sluice/core';
 import { makeDirectory } from '../output-directory.js';
-import { writeAllocationScript } from '../slurm/allocation-script.js';
+import { allocationComment, allocationJobName, writeAllocationScript } from '../slurm/allocation-script.js';
 import { submitAllocation } from '../slurm/allocation-submitter.js';
 import type { SlurmClient } from '../slurm/slurm-client.js';
 
@@ -135,12 +137,14 @@ async function runCommands(action: ClaimedAction, ctx: ActionContext): Promise<A
 
 /**
  * schedule_nodes: num_allocations sbatch submissions, each with its scheduled-node row written
- * first. The database URL goes to the allocation through the environment sbatch exports.
+ * first. The database URL goes to the allocation through the environment sbatch exports. An
+ * allocation whose job sbatch may have created is never submitted twice (submitAllocation).
  */
 async function scheduleNodes(action: ClaimedAction, ctx: ActionContext): Promise<ActionRunOutcome> {
   const db = ctx.handle.db;
   const scheduler = await slurmSchedulersGet(db, action.scheduler_id as number);
   const submitted: string[] = [];
+  const unknown: number[] = [];
   let failure: string | null = null;
   for (let i = 0; i < (action.num_allocations ?? 1); i++) {
     const nodeId = await allocationsCreate(db, {
@@ -152,6 +156,10 @@ async function scheduleNodes(action: ClaimedAction, ctx: ActionContext): Promise
       startOneWorkerPerNode: action.start_one_worker_per_node,
       maxParallelJobs: action.max_parallel_jobs,
     });
+    const identity = {
+      jobName: allocationJobName(ctx.workflowId, scheduler.workflow_name),
+      comment: allocationComment(nodeId, randomBytes(4).toString('hex')),
+    };
     const script = writeAllocationScript({
       workflowId: ctx.workflowId,
       scheduledNodeId: nodeId,
@@ -161,13 +169,22 @@ async function scheduleNodes(action: ClaimedAction, ctx: ActionContext): Promise
       maxParallelJobs: action.max_parallel_jobs,
       nodePath: ctx.nodePath,
       cliPath: ctx.cliPath,
+      comment: identity.comment,
     });
-    try {
-      const jobId = await submitAllocation(ctx.slurm, script, { ...process.env, SLUICE_DATABASE_URL: ctx.handle.url });
-      await allocationsMarkSubmitted(db, nodeId, jobId, script);
-      submitted.push(jobId);
-    } catch (e) {
-      failure = e instanceof Error ? e.message : String(e);
+    const outcome = await submitAllocation(ctx.slurm, {
+      script,
+      env: { ...process.env, SLUICE_DATABASE_URL: ctx.handle.url },
+      identity,
+      signal: ctx.signal,
+    });
+    if (outcome.kind === 'submitted') {
+      await allocationsMarkSubmitted(db, nodeId, outcome.jobId, script, outcome.note);
+      submitted.push(outcome.jobId);
+    } else if (outcome.kind === 'unknown') {
+      await allocationsMarkUnknown(db, nodeId, outcome.message, script);
+      unknown.push(nodeId);
+    } else {
+      failure = outcome.message;
       await allocationsMarkFailed(db, nodeId, failure, script);
     }
   }
@@ -181,11 +198,18 @@ async function scheduleNodes(action: ClaimedAction, ctx: ActionContext): Promise
       stderrPath: null,
     };
   }
+  // An unknown allocation most likely exists (sbatch said it succeeded): not a failure, but said.
+  const said = [
+    ...(submitted.length ? [`submitted Slurm job(s) ${submitted.join(', ')}`] : []),
+    ...(unknown.length
+      ? [`allocation(s) ${unknown.join(', ')} unknown: sbatch gave no job id that Sluice could read or find`]
+      : []),
+  ];
   return {
     succeeded: true,
     exitCode: 0,
     failedCommand: null,
-    message: `submitted Slurm job(s) ${submitted.join(', ')}`,
+    message: said.join('; '),
     stdoutPath: null,
     stderrPath: null,
   };
