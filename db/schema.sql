@@ -1162,10 +1162,10 @@ BEGIN
 END $$;
 
 --
--- Name: workers_attach_allocation(bigint, bigint); Type: FUNCTION; Schema: sluice; Owner: -
+-- Name: workers_attach_allocation(bigint, bigint, text); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
-CREATE FUNCTION sluice.workers_attach_allocation(p_worker_id bigint, p_scheduled_node_id bigint) RETURNS void
+CREATE FUNCTION sluice.workers_attach_allocation(p_worker_id bigint, p_scheduled_node_id bigint, p_slurm_job_id text DEFAULT NULL::text) RETURNS void
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -1179,8 +1179,10 @@ BEGIN
   UPDATE sluice.workers SET scheduled_node_id = p_scheduled_node_id, scheduler_id = v_node.scheduler_id
    WHERE id = p_worker_id;
   UPDATE sluice.scheduled_compute_nodes
-     SET status = 'active', started_at = coalesce(started_at, now())
-   WHERE id = p_scheduled_node_id AND status IN ('pending', 'active');
+     SET status = 'active', started_at = coalesce(started_at, now()),
+         slurm_job_id = coalesce(slurm_job_id, p_slurm_job_id)
+   WHERE id = p_scheduled_node_id AND status IN ('pending', 'active', 'unknown')
+     AND (status <> 'unknown' OR coalesce(slurm_job_id, p_slurm_job_id) IS NOT NULL);
 END $$;
 
 --

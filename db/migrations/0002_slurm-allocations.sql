@@ -72,8 +72,10 @@ ALTER TABLE sluice.workers
     REFERENCES sluice.scheduled_compute_nodes (id) ON DELETE SET NULL;
 
 -- A worker inside an allocation takes on the allocation's scheduler (its jobs are the ones it
--- may run) and marks the allocation active.
-CREATE FUNCTION sluice.workers_attach_allocation(p_worker_id bigint, p_scheduled_node_id bigint)
+-- may run) and marks the allocation active. An allocation recorded unknown (sbatch said nothing
+-- Sluice could read) learns its Slurm job id here, from the worker that runs in it.
+CREATE FUNCTION sluice.workers_attach_allocation(p_worker_id bigint, p_scheduled_node_id bigint,
+                                                 p_slurm_job_id text DEFAULT NULL)
   RETURNS void
   LANGUAGE plpgsql AS $$
 DECLARE
@@ -87,8 +89,10 @@ BEGIN
   UPDATE sluice.workers SET scheduled_node_id = p_scheduled_node_id, scheduler_id = v_node.scheduler_id
    WHERE id = p_worker_id;
   UPDATE sluice.scheduled_compute_nodes
-     SET status = 'active', started_at = coalesce(started_at, now())
-   WHERE id = p_scheduled_node_id AND status IN ('pending', 'active');
+     SET status = 'active', started_at = coalesce(started_at, now()),
+         slurm_job_id = coalesce(slurm_job_id, p_slurm_job_id)
+   WHERE id = p_scheduled_node_id AND status IN ('pending', 'active', 'unknown')
+     AND (status <> 'unknown' OR coalesce(slurm_job_id, p_slurm_job_id) IS NOT NULL);
 END $$;
 
 -- When the last live worker of an allocation stops, the allocation is complete.
@@ -141,7 +145,7 @@ DROP TRIGGER tg_workflows__30_cancel_allocations ON sluice.workflows;
 DROP FUNCTION sluice.tg_workflows__cancel_allocations();
 DROP TRIGGER tg_workers__10_complete_allocation ON sluice.workers;
 DROP FUNCTION sluice.tg_workers__complete_allocation();
-DROP FUNCTION sluice.workers_attach_allocation(bigint, bigint);
+DROP FUNCTION sluice.workers_attach_allocation(bigint, bigint, text);
 ALTER TABLE sluice.workers DROP COLUMN scheduled_node_id, DROP COLUMN scheduler_id;
 ALTER TABLE sluice.jobs DROP COLUMN scheduler_id;
 DROP TABLE sluice.scheduled_compute_nodes;

@@ -51,6 +51,11 @@ export async function workersReap(db: Db, workflowId: number): Promise<number> {
 }
 
 /** A worker inside a Slurm allocation takes the allocation's scheduler and marks it active. */
-export async function workersAttachAllocation(db: Db, workerId: number, scheduledNodeId: number): Promise<void> {
-  await sql`SELECT sluice.workers_attach_allocation(${workerId}, ${scheduledNodeId})`.execute(db);
+export async function workersAttachAllocation(
+  db: Db,
+  workerId: number,
+  scheduledNodeId: number,
+  slurmJobId: string | null = null,
+): Promise<void> {
+  await sql`SELECT sluice.workers_attach_allocation(${workerId}, ${scheduledNodeId}, ${slurmJobId})`.execute(db);
 }

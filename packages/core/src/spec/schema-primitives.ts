@@ -21,7 +21,7 @@ const UNSUPPORTED = { code: 'SPEC_UNSUPPORTED_KEY' };
 /** Schemas of keys torc has and Sluice refuses: never suggested for a misspelled key. */
 export const UNSUPPORTED_SCHEMAS = new WeakSet<z.ZodType>();
 
-export const unsupportedProblem = (key: string) => `key "${key}" is not supported by Sluice`;
+export const unsupportedProblem = (key: string) => `key ${JSON.stringify(key)} is not supported by Sluice`;
 
 /**
  * torc keys Sluice does not support, per object. They are refused with their own message

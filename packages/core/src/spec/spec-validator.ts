@@ -54,7 +54,15 @@ function toSpecIssues(issue: z.core.$ZodIssue): SpecIssue[] {
   // A required key that is absent fails its type or enum check with no input.
   if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && !got && typeof key === 'string') {
     const path = issue.path.slice(0, -1) as SpecPath;
-    return [{ code: 'SPEC_INVALID', path, target: 'value', problem: `missing required key "${key}"`, aboutKey: false }];
+    return [
+      {
+        code: 'SPEC_INVALID',
+        path,
+        target: 'value',
+        problem: `missing required key ${JSON.stringify(key)}`,
+        aboutKey: false,
+      },
+    ];
   }
   switch (issue.code) {
     case 'unrecognized_keys':
@@ -62,7 +70,7 @@ function toSpecIssues(issue: z.core.$ZodIssue): SpecIssue[] {
         code: 'SPEC_INVALID',
         path: [...(issue.path as SpecPath), unknown],
         target: 'key',
-        problem: `unknown key "${unknown}"${suggestion(unknown, knownKeysAt(issue.path as SpecPath))}`,
+        problem: `unknown key ${JSON.stringify(unknown)}${suggestion(unknown, knownKeysAt(issue.path as SpecPath))}`,
         aboutKey: true,
       }));
     case 'invalid_type':

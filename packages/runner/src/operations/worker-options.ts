@@ -71,6 +71,7 @@ export async function resolveWorkerOptions(
     databaseOutageMs: WORKER_DEFAULTS.databaseOutageMs,
     shutdownWriteMs: WORKER_DEFAULTS.shutdownWriteMs,
     scheduledNodeId: request.scheduledNodeId ?? null,
+    slurmJobId: allocation?.jobId ?? null,
     endsAt: allocation?.endsAt ? new Date(allocation.endsAt.getTime() - endBufferMs) : null,
     idleTimeoutMs: request.idleTimeoutMs ?? (inAllocation ? WORKER_DEFAULTS.allocationIdleTimeoutMs : null),
     slurm,

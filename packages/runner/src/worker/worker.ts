@@ -61,6 +61,8 @@ export interface WorkerOptions {
   shutdownWriteMs: number;
   /** the worker runs inside this Slurm allocation (a scheduled_compute_nodes row) */
   scheduledNodeId: number | null;
+  /** that allocation's Slurm job id, as Slurm told the worker (SLURM_JOB_ID) */
+  slurmJobId?: string | null;
   /** when the worker must be gone (a Slurm allocation's end); claims only jobs that fit before it */
   endsAt: Date | null;
   /** leave after this long with nothing to do (allocations must not hold nodes idle) */
@@ -231,7 +233,8 @@ export class Worker {
       });
       this.workerId = reg.id;
       this.heartbeat.start(registeredAt);
-      if (this.opts.scheduledNodeId) await workersAttachAllocation(db, this.workerId, this.opts.scheduledNodeId);
+      if (this.opts.scheduledNodeId)
+        await workersAttachAllocation(db, this.workerId, this.opts.scheduledNodeId, this.opts.slurmJobId ?? null);
       this.log('info', `worker ${this.workerId} registered for workflow ${this.opts.workflowId}`);
       await this.listener.start();
       this.state = 'running';
