@@ -324,3 +324,35 @@ describe('sluice worker processes', { timeout: 120_000 }, () => {
     expect(await jobStatuses(id)).toEqual({ a: 'completed', b: 'completed', c: 'completed' });
   });
 });
+
+describe('connections a worker holds', () => {
+  for (const [mode, expected] of [
+    ['listen', ['sluice-listener', 'sluice-worker']],
+    ['poll', ['sluice-worker']],
+  ] as const) {
+    it(`--wake ${mode}: ${expected.length} connection(s), and the workflow still completes`, async () => {
+      const dir = tmp();
+      const id = await workflowsCreate(
+        t.handle.db,
+        buildWorkflow({ a: { command: 'touch a.started; sleep 1' }, b: { deps: ['a'] } }),
+      );
+      await workflowsInitialize(t.handle.db, id);
+      const w = spawnCli(
+        ['worker', String(id), '--wake', mode, '--poll-interval', '0.2', '--heartbeat-interval', '0.2'],
+        {
+          env: env(),
+          cwd: dir,
+        },
+      );
+      await waitFor('the first job to start', async () => existsSync(path.join(dir, 'a.started')));
+      const held = await t.query<{ application_name: string }>(
+        `SELECT application_name FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name LIKE 'sluice-%' ORDER BY 1`,
+      );
+      expect(held.map((r) => r.application_name)).toEqual(expected);
+      const exit = await w.exited;
+      expect(exit.code, exit.stderr).toBe(0);
+      expect((await jobStatuses(id)).b).toBe('completed');
+    });
+  }
+});

@@ -1,5 +1,5 @@
 import { JOB_STATUSES, parseDuration, parseMemory, SluiceError } from '@sluice/core';
-import { WORKER_DEFAULTS, type WorkerRequest } from '@sluice/runner';
+import { WAKE_MODES, WORKER_DEFAULTS, type WorkerRequest } from '@sluice/runner';
 import { z } from 'zod';
 
 /** Validates command-line values at the boundary; every failure names the flag and the value. */
@@ -83,6 +83,7 @@ export interface RawWorkerFlags {
   idleTimeout?: string;
   endBuffer?: string;
   oneWorkerPerNode?: boolean;
+  wake?: string;
 }
 
 export function parseWorkerFlags(raw: RawWorkerFlags): WorkerRequest {
@@ -115,6 +116,11 @@ export function parseWorkerFlags(raw: RawWorkerFlags): WorkerRequest {
     idleTimeoutMs: ms(opt(PositiveSeconds, '--idle-timeout', raw.idleTimeout)),
     endBufferSeconds: opt(WholeSeconds, '--end-buffer', raw.endBuffer),
     oneWorkerPerNode: raw.oneWorkerPerNode,
+    wake: opt(
+      z.enum(WAKE_MODES, { error: `expected one of ${WAKE_MODES.join(', ')}` }),
+      '--wake',
+      raw.wake ?? process.env.SLUICE_WAKE,
+    ),
   };
 }
 

@@ -44,7 +44,11 @@ export function addWorkerOptions(cmd: Command): Command {
       "claim no job that would end within this long of the allocation's end",
       String(d.endBufferSeconds),
     )
-    .option('--one-worker-per-node', 'in an allocation, manage this node only (started by srun)');
+    .option('--one-worker-per-node', 'in an allocation, manage this node only (started by srun)')
+    .option(
+      '--wake <mode>',
+      "listen: its own LISTEN connection (default); sse: the API server's event stream at $SLUICE_SERVER_URL, token in $SLUICE_API_TOKEN (behind a transaction pooler); poll: its poll alone (default: $SLUICE_WAKE)",
+    );
 }
 
 /**

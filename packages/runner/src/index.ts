@@ -35,6 +35,7 @@ export {
   type SlurmJobState,
   type SubmitPolicy,
 } from './slurm/slurm-client.js';
+export { WAKE_MODES, type WakeMode } from './worker/wake-sources.js';
 export {
   Worker,
   type WorkerExitReason,

@@ -1,5 +1,6 @@
 import { detectSlurmAllocation } from '../slurm/allocation-environment.js';
 import type { SlurmClient } from '../slurm/slurm-client.js';
+import type { WakeMode } from '../worker/wake-sources.js';
 import type { WorkerOptions } from '../worker/worker.js';
 
 /** Every default of a worker, in one place: the CLI shows these in its help. */
@@ -37,6 +38,7 @@ export interface WorkerRequest {
   idleTimeoutMs?: number;
   endBufferSeconds?: number;
   oneWorkerPerNode?: boolean;
+  wake?: WakeMode;
 }
 
 /**
@@ -75,5 +77,9 @@ export async function resolveWorkerOptions(
     endsAt: allocation?.endsAt ? new Date(allocation.endsAt.getTime() - endBufferMs) : null,
     idleTimeoutMs: request.idleTimeoutMs ?? (inAllocation ? WORKER_DEFAULTS.allocationIdleTimeoutMs : null),
     slurm,
+    wake: request.wake ?? 'listen',
+    // The API server, for --wake sse; the token from the environment only, never a flag.
+    serverUrl: env.SLUICE_SERVER_URL,
+    apiToken: env.SLUICE_API_TOKEN,
   };
 }

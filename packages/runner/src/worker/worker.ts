@@ -1,19 +1,12 @@
 import os from 'node:os';
-import path from 'node:path';
 import {
-  actionsClaimable,
   assertMigrated,
   CHANNELS,
-  type JobRow,
-  jobsAnyRunnable,
-  jobsClaimReady,
   jobsOwned,
   jobsRequeue,
   MAIN_LOOP_TRIGGER_TYPES,
-  NotificationListener,
   openPool,
   type SluiceDb,
-  WORKERS_HEARTBEAT_SQL,
   type WorkerStatus,
   workersAttachAllocation,
   workersHeartbeat,
@@ -24,100 +17,32 @@ import {
 } from '@sluice/core';
 import { prepareOutputDirectory } from '../output-directory.js';
 import { retryWithBackoff } from '../retry.js';
-import type { SlurmClient } from '../slurm/slurm-client.js';
 import { ActionRunner } from './action-runner.js';
 import { Heartbeat } from './heartbeat.js';
+import { JobClaimer, type WorkerResources } from './job-claimer.js';
 import type { SamplingPlan } from './job-execution.js';
 import { errMsg, executionKey, JobRunner } from './job-runner.js';
 import { JobSupervisor } from './job-supervisor.js';
 import { detectMachineResources } from './machine-resources.js';
+import { createWakeSource, type WakeSource } from './wake-sources.js';
 import { Wakeup } from './wakeup.js';
+import type { WorkerExitReason, WorkerOptions, WorkerState, WorkerSummary } from './worker-types.js';
 
-/** A worker's options, every default filled in (operations/worker-options.ts builds them). */
-export interface WorkerOptions {
-  url: string;
-  workflowId: number;
-  outputDir: string;
-  /** run at most this many jobs at once and ignore resource requirements */
-  maxParallelJobs: number | null;
-  /** what the worker offers; undefined: this machine's */
-  numCpus: number | undefined;
-  memoryBytes: number | undefined;
-  numGpus: number | undefined;
-  numNodes: number | undefined;
-  /** the worker claims no job whose runtime does not fit in what is left of this */
-  timeLimitSeconds: number | null;
-  pollIntervalMs: number;
-  heartbeatIntervalMs: number;
-  /** others may declare this worker lost after this much silence; it fences itself before */
-  heartbeatTimeoutMs: number;
-  /** after SIGTERM to jobs that support termination (and to actions), how long before SIGKILL */
-  terminationGraceMs: number;
-  /** most jobs claimed in one transaction */
-  claimBatchSize: number;
-  /** how long the worker keeps retrying through database errors before it gives up */
-  databaseOutageMs: number;
-  /** once stopping, how long it keeps trying to record what it ran before it leaves anyway */
-  shutdownWriteMs: number;
-  /** the worker runs inside this Slurm allocation (a scheduled_compute_nodes row) */
-  scheduledNodeId: number | null;
-  /** that allocation's Slurm job id, as Slurm told the worker (SLURM_JOB_ID) */
-  slurmJobId?: string | null;
-  /** when the worker must be gone (a Slurm allocation's end); claims only jobs that fit before it */
-  endsAt: Date | null;
-  /** leave after this long with nothing to do (allocations must not hold nodes idle) */
-  idleTimeoutMs: number | null;
-  /** absolute path of the sluice CLI, for the workers of allocations this one requests */
-  cliPath?: string;
-  slurm: SlurmClient;
-  log?: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
-}
-
-/**
- * The worker loop's states (docs/state-machines.md):
- * starting -> running -> draining -> stopping -> stopped.
- * `running` claims and starts jobs; `draining` claims nothing and waits for (or terminates)
- * the jobs it has; `stopping` deregisters.
- */
-export type WorkerState = 'starting' | 'running' | 'draining' | 'stopping' | 'stopped';
-
-export type WorkerExitReason =
-  | 'complete'
-  | 'canceled'
-  | 'signal'
-  | 'nothing-runnable'
-  | 'lost'
-  | 'fenced'
-  | 'time-limit'
-  | 'idle'
-  | 'error';
-
-export interface WorkerSummary {
-  workerId: number;
-  reason: WorkerExitReason;
-  jobsRun: number;
-  actionsRun: number;
-}
-
-interface Resources {
-  numCpus: number;
-  memoryBytes: number;
-  numGpus: number;
-  numNodes: number;
-}
+export type { WorkerExitReason, WorkerOptions, WorkerState, WorkerSummary } from './worker-types.js';
 
 export class Worker {
   state: WorkerState = 'starting';
   workerId = 0;
   private readonly opts: WorkerOptions;
-  private readonly resources: Resources;
+  private readonly resources: WorkerResources;
   private readonly log: NonNullable<WorkerOptions['log']>;
   private readonly handle: SluiceDb;
-  private readonly listener: NotificationListener;
+  private readonly wakeSource: WakeSource;
   private readonly heartbeat: Heartbeat;
   private readonly wake = new Wakeup();
   private readonly jobs: JobRunner;
   private readonly actions: ActionRunner;
+  private readonly claims: JobClaimer;
   private supervisor: JobSupervisor | null = null;
   /** the workflow's resource_monitor, read with its state */
   private sampling: SamplingPlan | null = null;
@@ -143,8 +68,8 @@ export class Worker {
       numNodes: options.numNodes ?? machine.numNodes,
     };
     this.log = options.log ?? (() => {});
-    // One connection for claims, completions and actions, which batch through it; the listener
-    // holds the other (and carries the heartbeat).
+    // One connection for claims, completions and actions, which batch through it; with --wake
+    // listen the listener holds the other (and carries the heartbeat).
     this.handle = openPool(options.url, { max: 1, applicationName: 'sluice-worker' });
     const signal = () => this.wake.signal();
     const givingUp = () =>
@@ -164,6 +89,18 @@ export class Worker {
       onRecorded: signal,
       givingUp,
     });
+    this.claims = new JobClaimer({
+      handle: this.handle,
+      workerId: () => this.workerId,
+      workflowId: options.workflowId,
+      maxParallelJobs: options.maxParallelJobs,
+      claimBatchSize: options.claimBatchSize,
+      inAllocation: options.scheduledNodeId !== null,
+      resources: this.resources,
+      endsAt: () => this.endsAt,
+      jobs: this.jobs,
+      log: this.log,
+    });
     this.actions = new ActionRunner({
       handle: this.handle,
       workflowId: options.workflowId,
@@ -176,19 +113,18 @@ export class Worker {
       onFinished: signal,
       givingUp,
     });
-    this.listener = new NotificationListener({
+    this.wakeSource = createWakeSource({
+      mode: options.wake ?? 'listen',
       url: options.url,
-      onNotify: (n) => {
-        if (n === null || n.workflowId === options.workflowId) {
-          if (n === null || n.channel === CHANNELS.workflowState) this.workflowChanged = true;
-          if (n === null || n.channel !== CHANNELS.jobsReady) this.actionsMaybePending = true;
-          this.wake.signal();
-        }
+      workflowId: options.workflowId,
+      serverUrl: options.serverUrl,
+      apiToken: options.apiToken,
+      onWake: (hint) => {
+        if (hint === null || hint === CHANNELS.workflowState) this.workflowChanged = true;
+        if (hint !== CHANNELS.jobsReady) this.actionsMaybePending = true;
+        this.wake.signal();
       },
-      onStateChange: (s, err) => {
-        if (s === 'disconnected')
-          this.log('warn', `notification connection lost (${err?.message ?? 'closed'}); polling until it is back`);
-      },
+      log: this.log,
     });
     this.heartbeat = new Heartbeat({
       intervalMs: options.heartbeatIntervalMs,
@@ -236,7 +172,7 @@ export class Worker {
       if (this.opts.scheduledNodeId)
         await workersAttachAllocation(db, this.workerId, this.opts.scheduledNodeId, this.opts.slurmJobId ?? null);
       this.log('info', `worker ${this.workerId} registered for workflow ${this.opts.workflowId}`);
-      await this.listener.start();
+      await this.wakeSource.start();
       this.state = 'running';
       await this.mainLoop();
       this.state = 'draining';
@@ -252,7 +188,7 @@ export class Worker {
           this.log('warn', `deregistering failed: ${errMsg(e)}`),
         );
       }
-      await this.bounded(this.listener.stop()).catch(() => {});
+      await this.bounded(this.wakeSource.stop()).catch(() => {});
       await this.bounded(this.handle.close()).catch(() => {});
       await this.supervisor?.stop().catch((e) => this.log('warn', `stopping the job supervisor: ${errMsg(e)}`));
       this.state = 'stopped';
@@ -297,13 +233,9 @@ export class Worker {
     });
   }
 
-  /** The heartbeat's statement, on the listener's idle connection when it is up, else through the pool. */
-  private async beat(): Promise<WorkerStatus | null> {
-    if (this.listener.connected) {
-      const rows = await this.listener.query<{ s: WorkerStatus | null }>(WORKERS_HEARTBEAT_SQL, [this.workerId]);
-      return rows[0]?.s ?? null;
-    }
-    return workersHeartbeat(this.handle.db, this.workerId);
+  /** The heartbeat's statement, on the wake source's idle connection when it has one, else through the pool. */
+  private beat(): Promise<WorkerStatus | null> {
+    return this.wakeSource.heartbeat(this.workerId) ?? workersHeartbeat(this.handle.db, this.workerId);
   }
 
   /** The worker can no longer show it is alive: it stops everything now, before anyone runs its jobs elsewhere. */
@@ -376,7 +308,7 @@ export class Worker {
       await this.actions.start(MAIN_LOOP_TRIGGER_TYPES);
     }
     if (!this.supervisor) await this.startSupervisor();
-    const claimed = await this.claim();
+    const claimed = await this.claims.claim();
     if (claimed.length > 0) {
       this.jobs.start(claimed);
       return true;
@@ -419,74 +351,14 @@ export class Worker {
 
   /** Why an idle worker should leave, or null to keep waiting. The tables decide, not an empty claim. */
   private async idleExitReason(): Promise<WorkerExitReason | null> {
-    const db = this.handle.db;
-    await workersReap(db, this.opts.workflowId);
-    // A worker never leaves while an action it could run is pending (on_workflow_complete).
-    if (await actionsClaimable(db, this.workerId, MAIN_LOOP_TRIGGER_TYPES)) {
+    const why = await this.claims.idleExitReason();
+    if (why === 'action-pending') {
+      // A worker never leaves while an action it could run is pending (on_workflow_complete).
       this.actionsMaybePending = true;
       this.wake.signal();
       return null;
     }
-    const wf = await workflowsGetState(db, this.opts.workflowId);
-    if (wf.is_canceled) return 'canceled';
-    if (wf.run_id > 0 && wf.unfinished_jobs === 0) return 'complete';
-    const r = this.resources;
-    const runnable = await jobsAnyRunnable(
-      db,
-      this.workerId,
-      this.opts.maxParallelJobs
-        ? null
-        : { cpus: r.numCpus, memoryBytes: r.memoryBytes, gpus: r.numGpus, nodes: r.numNodes },
-      this.remainingSeconds(),
-    );
-    // An allocation leaves as soon as nothing left could run on it, so as not to hold nodes;
-    // a plain worker waits for jobs running elsewhere, whose dependents may fit it.
-    if (!runnable && (this.opts.scheduledNodeId || wf.active_jobs === 0)) {
-      this.log(
-        'warn',
-        `no remaining job of workflow ${this.opts.workflowId} fits this worker (${r.numCpus} cpus, ` +
-          `${r.memoryBytes} bytes, ${r.numGpus} gpus, time left ${this.remainingSeconds() ?? 'unlimited'} s)`,
-      );
-      return 'nothing-runnable';
-    }
-    return null;
-  }
-
-  private remainingSeconds(): number | null {
-    return this.endsAt ? Math.max(0, Math.floor((this.endsAt.getTime() - Date.now()) / 1000)) : null;
-  }
-
-  private async claim(): Promise<JobRow[]> {
-    const base = { workerId: this.workerId, maxRuntimeSeconds: this.remainingSeconds() };
-    if (this.opts.maxParallelJobs) {
-      const limit = Math.min(this.opts.maxParallelJobs - this.jobs.running.size, this.opts.claimBatchSize);
-      if (limit <= 0) return [];
-      return jobsClaimReady(this.handle.db, {
-        ...base,
-        limit,
-        useResources: false,
-        freeCpus: 0,
-        freeMemoryBytes: 0,
-        freeGpus: 0,
-        freeNodes: 0,
-      });
-    }
-    const used = this.jobs.used();
-    const free = {
-      cpus: this.resources.numCpus - used.cpus,
-      mem: this.resources.memoryBytes - used.memoryBytes,
-      gpus: this.resources.numGpus - used.gpus,
-    };
-    if (free.cpus < 0 || free.mem < 0) return [];
-    return jobsClaimReady(this.handle.db, {
-      ...base,
-      limit: this.opts.claimBatchSize,
-      useResources: true,
-      freeCpus: free.cpus,
-      freeMemoryBytes: free.mem,
-      freeGpus: free.gpus,
-      freeNodes: this.resources.numNodes,
-    });
+    return why;
   }
 
   /** Stops what is still running according to why the worker leaves, then waits for it. */

@@ -1,0 +1,111 @@
+import {
+  actionsClaimable,
+  type JobRow,
+  jobsAnyRunnable,
+  jobsClaimReady,
+  MAIN_LOOP_TRIGGER_TYPES,
+  type SluiceDb,
+  workersReap,
+  workflowsGetState,
+} from '@sluice/core';
+import type { JobRunner } from './job-runner.js';
+
+export interface WorkerResources {
+  numCpus: number;
+  memoryBytes: number;
+  numGpus: number;
+  numNodes: number;
+}
+
+export interface JobClaimerContext {
+  handle: SluiceDb;
+  workerId: () => number;
+  workflowId: number;
+  /** run at most this many jobs at once, ignoring resources */
+  maxParallelJobs: number | null;
+  claimBatchSize: number;
+  /** in a Slurm allocation: leave as soon as nothing left fits */
+  inAllocation: boolean;
+  resources: WorkerResources;
+  /** when the worker must be gone, or null */
+  endsAt: () => Date | null;
+  jobs: JobRunner;
+  log: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
+}
+
+/** What a worker may claim (its free resources, its time left), and when nothing is left for it. */
+export class JobClaimer {
+  constructor(private readonly ctx: JobClaimerContext) {}
+
+  remainingSeconds(): number | null {
+    const endsAt = this.ctx.endsAt();
+    return endsAt ? Math.max(0, Math.floor((endsAt.getTime() - Date.now()) / 1000)) : null;
+  }
+
+  /** Claims what fits now: jobs up to --max-parallel-jobs, else what the free resources hold. */
+  async claim(): Promise<JobRow[]> {
+    const c = this.ctx;
+    const base = { workerId: c.workerId(), maxRuntimeSeconds: this.remainingSeconds() };
+    if (c.maxParallelJobs) {
+      const limit = Math.min(c.maxParallelJobs - c.jobs.running.size, c.claimBatchSize);
+      if (limit <= 0) return [];
+      return jobsClaimReady(c.handle.db, {
+        ...base,
+        limit,
+        useResources: false,
+        freeCpus: 0,
+        freeMemoryBytes: 0,
+        freeGpus: 0,
+        freeNodes: 0,
+      });
+    }
+    const used = c.jobs.used();
+    const free = {
+      cpus: c.resources.numCpus - used.cpus,
+      mem: c.resources.memoryBytes - used.memoryBytes,
+      gpus: c.resources.numGpus - used.gpus,
+    };
+    if (free.cpus < 0 || free.mem < 0) return [];
+    return jobsClaimReady(c.handle.db, {
+      ...base,
+      limit: c.claimBatchSize,
+      useResources: true,
+      freeCpus: free.cpus,
+      freeMemoryBytes: free.mem,
+      freeGpus: free.gpus,
+      freeNodes: c.resources.numNodes,
+    });
+  }
+
+  /**
+   * Why an idle worker should leave: the workflow is complete or canceled, or nothing left could
+   * ever run here; 'action-pending' while an action it could run is pending; null to wait on.
+   */
+  async idleExitReason(): Promise<'complete' | 'canceled' | 'nothing-runnable' | 'action-pending' | null> {
+    const c = this.ctx;
+    const db = c.handle.db;
+    await workersReap(db, c.workflowId);
+    if (await actionsClaimable(db, c.workerId(), MAIN_LOOP_TRIGGER_TYPES)) return 'action-pending';
+    const wf = await workflowsGetState(db, c.workflowId);
+    if (wf.is_canceled) return 'canceled';
+    if (wf.run_id > 0 && wf.unfinished_jobs === 0) return 'complete';
+    const r = c.resources;
+    const runnable = await jobsAnyRunnable(
+      db,
+      c.workerId(),
+      c.maxParallelJobs ? null : { cpus: r.numCpus, memoryBytes: r.memoryBytes, gpus: r.numGpus, nodes: r.numNodes },
+      this.remainingSeconds(),
+    );
+    // An allocation leaves as soon as nothing left could run on it, so as not to hold nodes;
+    // a plain worker waits for jobs running elsewhere, whose dependents may fit it.
+    if (!runnable && (c.inAllocation || wf.active_jobs === 0)) {
+      c.log(
+        'warn',
+        `no remaining job of workflow ${c.workflowId} fits this worker (${r.numCpus} cpus, ` +
+          `${r.memoryBytes} bytes, ${r.numGpus} gpus, time left ${this.remainingSeconds() ?? 'unlimited'} s)`,
+      );
+      return 'nothing-runnable';
+    }
+    return null;
+  }
+}

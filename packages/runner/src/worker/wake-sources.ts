@@ -1,0 +1,157 @@
+import { CHANNELS, type Channel, NotificationListener, WORKERS_HEARTBEAT_SQL, type WorkerStatus } from '@sluice/core';
+
+/** How a worker learns that there may be work: the tables stay the truth, this only wakes it. */
+export type WakeMode = 'listen' | 'sse' | 'poll';
+export const WAKE_MODES = ['listen', 'sse', 'poll'] as const satisfies readonly WakeMode[];
+
+/** What woke the worker: a channel, or null after (re)connecting, when anything may have been missed. */
+export type WakeHint = Channel | null;
+
+export interface WakeSource {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /**
+   * Runs the heartbeat on a connection of the wake source's own when it has one (the listener's,
+   * idle but for notifications, so that a beat never queues behind slow work); null otherwise.
+   */
+  heartbeat(workerId: number): Promise<WorkerStatus | null> | null;
+}
+
+export interface WakeSourceOptions {
+  mode: WakeMode;
+  url: string;
+  workflowId: number;
+  /** the API server, for sse: its event stream replaces the worker's own LISTEN connection */
+  serverUrl?: string;
+  apiToken?: string;
+  onWake: (hint: WakeHint) => void;
+  log: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
+}
+
+/**
+ * listen: one LISTEN connection of the worker's own (2 connections in all). sse: the API
+ * server's event stream of the workflow, so that workers can sit behind a transaction-mode pooler,
+ * where LISTEN does not work (1 database connection). poll: nothing but the worker's poll (1).
+ */
+export function createWakeSource(o: WakeSourceOptions): WakeSource {
+  if (o.mode === 'listen') return new ListenWakeSource(o);
+  if (o.mode === 'sse') return new SseWakeSource(o);
+  return { start: async () => {}, stop: async () => {}, heartbeat: () => null };
+}
+
+class ListenWakeSource implements WakeSource {
+  private readonly listener: NotificationListener;
+
+  constructor(o: WakeSourceOptions) {
+    this.listener = new NotificationListener({
+      url: o.url,
+      onNotify: (n) => {
+        if (n === null) o.onWake(null);
+        else if (n.workflowId === o.workflowId) o.onWake(n.channel);
+      },
+      onStateChange: (s, err) => {
+        if (s === 'disconnected')
+          o.log('warn', `notification connection lost (${err?.message ?? 'closed'}); polling until it is back`);
+      },
+    });
+  }
+
+  start(): Promise<void> {
+    return this.listener.start();
+  }
+
+  stop(): Promise<void> {
+    return this.listener.stop();
+  }
+
+  heartbeat(workerId: number): Promise<WorkerStatus | null> | null {
+    if (!this.listener.connected) return null;
+    return this.listener
+      .query<{ s: WorkerStatus | null }>(WORKERS_HEARTBEAT_SQL, [workerId])
+      .then((rows) => rows[0]?.s ?? null);
+  }
+}
+
+/** Events that say work may be there: what the LISTEN channels would have said. */
+const EVENT_HINTS: Record<string, Channel> = {
+  job_finished: CHANNELS.jobsReady,
+  job_requeued: CHANNELS.jobsReady,
+  job_retried: CHANNELS.jobsReady,
+  action_finished: CHANNELS.jobsReady,
+  action_pending: CHANNELS.actionsPending,
+  workflow_initialized: CHANNELS.workflowState,
+  workflow_reinitialized: CHANNELS.workflowState,
+  workflow_reset: CHANNELS.workflowState,
+  workflow_canceled: CHANNELS.workflowState,
+  workflow_completed: CHANNELS.workflowState,
+};
+
+/** The API server's server-sent events of the workflow, with reconnection and Last-Event-ID. */
+class SseWakeSource implements WakeSource {
+  private abort = new AbortController();
+  private lastEventId: string | null = null;
+  private stopped = false;
+  private running: Promise<void> | null = null;
+
+  constructor(private readonly o: WakeSourceOptions) {
+    if (!o.serverUrl) throw new Error('--wake sse needs the API server: set SLUICE_SERVER_URL');
+  }
+
+  async start(): Promise<void> {
+    this.running = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    await this.running?.catch(() => {});
+  }
+
+  heartbeat(): null {
+    return null;
+  }
+
+  private async loop(): Promise<void> {
+    let backoff = 250;
+    while (!this.stopped) {
+      try {
+        await this.stream();
+        backoff = 250;
+      } catch (e) {
+        if (this.stopped) return;
+        this.o.log('warn', `event stream from ${this.o.serverUrl}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (this.stopped) return;
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(backoff * 2, 5_000);
+    }
+  }
+
+  private async stream(): Promise<void> {
+    const url = new URL(`/api/v1/workflows/${this.o.workflowId}/events/stream`, this.o.serverUrl);
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.o.apiToken) headers.authorization = `Bearer ${this.o.apiToken}`;
+    if (this.lastEventId) headers['last-event-id'] = this.lastEventId;
+    this.abort = new AbortController();
+    const res = await fetch(url, { headers, signal: this.abort.signal });
+    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+    // Connected: anything may have happened while it was not.
+    this.o.onWake(null);
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
+        const message = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let kind = 'message';
+        for (const line of message.split('\n')) {
+          if (line.startsWith('id:')) this.lastEventId = line.slice(3).trim();
+          else if (line.startsWith('event:')) kind = line.slice(6).trim();
+        }
+        const hint = EVENT_HINTS[kind];
+        if (hint) this.o.onWake(hint);
+      }
+    }
+  }
+}
