@@ -826,6 +826,10 @@ END $$;
 CREATE FUNCTION sluice.tg_jobs__count_deleted() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
+DECLARE
+  v_wfs bigint[];
+  v_statuses sluice.job_status[];
+  v_counts bigint[];
 BEGIN
   UPDATE sluice.workflows w
      SET num_jobs = w.num_jobs - c.n,
@@ -834,6 +838,14 @@ BEGIN
                  count(*) FILTER (WHERE NOT sluice.job_status_is_done(status)) AS unfinished
             FROM old_rows GROUP BY workflow_id) c
    WHERE w.id = c.workflow_id;
+  -- Jobs deleted with their workflow take their counts with them (the foreign key cascades).
+  SELECT array_agg(workflow_id), array_agg(status), array_agg(-n) INTO v_wfs, v_statuses, v_counts
+    FROM (SELECT o.workflow_id, o.status, count(*) AS n FROM old_rows o
+           WHERE EXISTS (SELECT 1 FROM sluice.workflows w WHERE w.id = o.workflow_id)
+           GROUP BY o.workflow_id, o.status) c;
+  IF v_wfs IS NOT NULL THEN
+    PERFORM sluice.workflow_job_counts_add(v_wfs, v_statuses, v_counts);
+  END IF;
   RETURN NULL;
 END $$;
 
@@ -844,6 +856,10 @@ END $$;
 CREATE FUNCTION sluice.tg_jobs__count_inserted() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
+DECLARE
+  v_wfs bigint[];
+  v_statuses sluice.job_status[];
+  v_counts bigint[];
 BEGIN
   UPDATE sluice.workflows w
      SET num_jobs = w.num_jobs + c.n,
@@ -853,6 +869,9 @@ BEGIN
                  count(*) FILTER (WHERE NOT sluice.job_status_is_done(status)) AS unfinished
             FROM new_rows GROUP BY workflow_id) c
    WHERE w.id = c.workflow_id;
+  SELECT array_agg(workflow_id), array_agg(status), array_agg(n) INTO v_wfs, v_statuses, v_counts
+    FROM (SELECT workflow_id, status, count(*) AS n FROM new_rows GROUP BY workflow_id, status) c;
+  PERFORM sluice.workflow_job_counts_add(v_wfs, v_statuses, v_counts);
   RETURN NULL;
 END $$;
 
@@ -946,6 +965,9 @@ DECLARE
   v_unsuccessful bigint[];
   v_ready_workflows bigint[];
   v_back_to_waiting bigint[];
+  v_count_wfs bigint[];
+  v_count_statuses sluice.job_status[];
+  v_count_deltas bigint[];
   v_delta_wfs bigint[];
   v_deltas integer[];
   v_finished_workflows bigint[];
@@ -968,6 +990,18 @@ BEGIN
     INTO v_now_done, v_now_undone, v_unsuccessful, v_ready_workflows, v_back_to_waiting
     FROM unnest(v_ids, v_wfs, v_new, v_old) AS c(id, wf, ns, os)
    WHERE c.ns <> c.os;
+
+  -- Per-status counts: one statement for every status the rows left or reached.
+  SELECT array_agg(wf), array_agg(st), array_agg(delta) INTO v_count_wfs, v_count_statuses, v_count_deltas
+    FROM (SELECT wf, st, sum(delta)::bigint AS delta
+            FROM (SELECT c.wf, c.ns AS st, 1 AS delta FROM unnest(v_wfs, v_new, v_old) AS c(wf, ns, os) WHERE c.ns <> c.os
+                  UNION ALL
+                  SELECT c.wf, c.os, -1 FROM unnest(v_wfs, v_new, v_old) AS c(wf, ns, os) WHERE c.ns <> c.os) x
+           GROUP BY wf, st) d
+   WHERE delta <> 0;
+  IF v_count_wfs IS NOT NULL THEN
+    PERFORM sluice.workflow_job_counts_add(v_count_wfs, v_count_statuses, v_count_deltas);
+  END IF;
 
   -- A job that waits again without a run's start (an admin's UPDATE, a claim given back) gets
   -- its count from its dependency rows: only waiting jobs' counts are kept (see below).
@@ -1350,6 +1384,21 @@ BEGIN
     INSERT INTO sluice.events (workflow_id, kind, worker_id) VALUES (v_workflow_id, 'worker_stopped', p_worker_id);
   END IF;
 END $$;
+
+--
+-- Name: workflow_job_counts_add(bigint[], sluice.job_status[], bigint[]); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.workflow_job_counts_add(p_workflow_ids bigint[], p_statuses sluice.job_status[], p_deltas bigint[]) RETURNS void
+    LANGUAGE sql
+    AS $$
+  INSERT INTO sluice.workflow_job_counts (workflow_id, shard, status, jobs)
+  SELECT d.workflow_id, (pg_backend_pid() % 8)::smallint, d.status, d.delta
+    FROM unnest(p_workflow_ids, p_statuses, p_deltas) AS d(workflow_id, status, delta)
+   WHERE d.delta <> 0
+   ORDER BY d.workflow_id, d.status
+  ON CONFLICT ON CONSTRAINT workflow_job_counts_pkey DO UPDATE SET jobs = workflow_job_counts.jobs + EXCLUDED.jobs
+$$;
 
 --
 -- Name: workflows_cancel(bigint); Type: FUNCTION; Schema: sluice; Owner: -
@@ -2150,6 +2199,17 @@ ALTER TABLE sluice.workflow_actions ALTER COLUMN id ADD GENERATED ALWAYS AS IDEN
 );
 
 --
+-- Name: workflow_job_counts; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.workflow_job_counts (
+    workflow_id bigint NOT NULL,
+    shard smallint NOT NULL,
+    status sluice.job_status NOT NULL,
+    jobs bigint NOT NULL
+);
+
+--
 -- Name: workflow_summary; Type: VIEW; Schema: sluice; Owner: -
 --
 
@@ -2164,16 +2224,16 @@ CREATE VIEW sluice.workflow_summary WITH (security_invoker='true') AS
     w.unfinished_jobs,
     ((w.run_id > 0) AND (w.unfinished_jobs = 0) AND (w.canceled_at IS NULL)) AS is_complete,
     (w.canceled_at IS NOT NULL) AS is_canceled,
-    COALESCE(c.uninitialized, (0)::bigint) AS uninitialized,
-    COALESCE(c.blocked, (0)::bigint) AS blocked,
-    COALESCE(c.ready, (0)::bigint) AS ready,
-    COALESCE(c.pending, (0)::bigint) AS pending,
-    COALESCE(c.running, (0)::bigint) AS running,
-    COALESCE(c.completed, (0)::bigint) AS completed,
-    COALESCE(c.failed, (0)::bigint) AS failed,
-    COALESCE(c.canceled, (0)::bigint) AS canceled,
-    COALESCE(c.terminated, (0)::bigint) AS terminated,
-    COALESCE(c.disabled, (0)::bigint) AS disabled,
+    COALESCE(c.uninitialized, 0) AS uninitialized,
+    COALESCE(c.blocked, 0) AS blocked,
+    COALESCE(c.ready, 0) AS ready,
+    COALESCE(c.pending, 0) AS pending,
+    COALESCE(c.running, 0) AS running,
+    COALESCE(c.completed, 0) AS completed,
+    COALESCE(c.failed, 0) AS failed,
+    COALESCE(c.canceled, 0) AS canceled,
+    COALESCE(c.terminated, 0) AS terminated,
+    COALESCE(c.disabled, 0) AS disabled,
     ( SELECT count(*) AS count
            FROM sluice.workers k
           WHERE ((k.workflow_id = w.id) AND (k.status = 'running'::sluice.worker_status))) AS live_workers,
@@ -2182,18 +2242,18 @@ CREATE VIEW sluice.workflow_summary WITH (security_invoker='true') AS
     w.completed_at,
     w.canceled_at
    FROM (sluice.workflows w
-     LEFT JOIN LATERAL ( SELECT count(*) FILTER (WHERE (j.status = 'uninitialized'::sluice.job_status)) AS uninitialized,
-            count(*) FILTER (WHERE (j.status = 'blocked'::sluice.job_status)) AS blocked,
-            count(*) FILTER (WHERE (j.status = 'ready'::sluice.job_status)) AS ready,
-            count(*) FILTER (WHERE (j.status = 'pending'::sluice.job_status)) AS pending,
-            count(*) FILTER (WHERE (j.status = 'running'::sluice.job_status)) AS running,
-            count(*) FILTER (WHERE (j.status = 'completed'::sluice.job_status)) AS completed,
-            count(*) FILTER (WHERE (j.status = 'failed'::sluice.job_status)) AS failed,
-            count(*) FILTER (WHERE (j.status = 'canceled'::sluice.job_status)) AS canceled,
-            count(*) FILTER (WHERE (j.status = 'terminated'::sluice.job_status)) AS terminated,
-            count(*) FILTER (WHERE (j.status = 'disabled'::sluice.job_status)) AS disabled
-           FROM sluice.jobs j
-          WHERE (j.workflow_id = w.id)) c ON (true));
+     LEFT JOIN LATERAL ( SELECT (sum(n.jobs) FILTER (WHERE (n.status = 'uninitialized'::sluice.job_status)))::integer AS uninitialized,
+            (sum(n.jobs) FILTER (WHERE (n.status = 'blocked'::sluice.job_status)))::integer AS blocked,
+            (sum(n.jobs) FILTER (WHERE (n.status = 'ready'::sluice.job_status)))::integer AS ready,
+            (sum(n.jobs) FILTER (WHERE (n.status = 'pending'::sluice.job_status)))::integer AS pending,
+            (sum(n.jobs) FILTER (WHERE (n.status = 'running'::sluice.job_status)))::integer AS running,
+            (sum(n.jobs) FILTER (WHERE (n.status = 'completed'::sluice.job_status)))::integer AS completed,
+            (sum(n.jobs) FILTER (WHERE (n.status = 'failed'::sluice.job_status)))::integer AS failed,
+            (sum(n.jobs) FILTER (WHERE (n.status = 'canceled'::sluice.job_status)))::integer AS canceled,
+            (sum(n.jobs) FILTER (WHERE (n.status = 'terminated'::sluice.job_status)))::integer AS terminated,
+            (sum(n.jobs) FILTER (WHERE (n.status = 'disabled'::sluice.job_status)))::integer AS disabled
+           FROM sluice.workflow_job_counts n
+          WHERE (n.workflow_id = w.id)) c ON (true));
 
 --
 -- Name: VIEW workflow_summary; Type: COMMENT; Schema: sluice; Owner: -
@@ -2452,6 +2512,13 @@ ALTER TABLE ONLY sluice.workflow_actions
     ADD CONSTRAINT workflow_actions_workflow_position_key UNIQUE (workflow_id, "position");
 
 --
+-- Name: workflow_job_counts workflow_job_counts_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.workflow_job_counts
+    ADD CONSTRAINT workflow_job_counts_pkey PRIMARY KEY (workflow_id, shard, status);
+
+--
 -- Name: workflows workflows_pkey; Type: CONSTRAINT; Schema: sluice; Owner: -
 --
 
@@ -2511,12 +2578,6 @@ CREATE INDEX jobs_ready_idx ON sluice.jobs USING btree (workflow_id, priority DE
 --
 
 CREATE INDEX jobs_worker_active_idx ON sluice.jobs USING btree (worker_id) WHERE sluice.job_status_is_active(status);
-
---
--- Name: jobs_workflow_status_idx; Type: INDEX; Schema: sluice; Owner: -
---
-
-CREATE INDEX jobs_workflow_status_idx ON sluice.jobs USING btree (workflow_id, status);
 
 --
 -- Name: results_workflow_idx; Type: INDEX; Schema: sluice; Owner: -
@@ -2899,6 +2960,13 @@ ALTER TABLE ONLY sluice.workflow_actions
     ADD CONSTRAINT workflow_actions_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
 
 --
+-- Name: workflow_job_counts workflow_job_counts_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
+--
+
+ALTER TABLE ONLY sluice.workflow_job_counts
+    ADD CONSTRAINT workflow_job_counts_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
+
+--
 -- Name: action_runs; Type: ROW SECURITY; Schema: sluice; Owner: -
 --
 
@@ -3189,6 +3257,20 @@ ALTER TABLE sluice.workflow_actions ENABLE ROW LEVEL SECURITY;
 CREATE POLICY workflow_actions_workflow_visible ON sluice.workflow_actions USING ((EXISTS ( SELECT 1
    FROM sluice.workflows w
   WHERE (w.id = workflow_actions.workflow_id))));
+
+--
+-- Name: workflow_job_counts; Type: ROW SECURITY; Schema: sluice; Owner: -
+--
+
+ALTER TABLE sluice.workflow_job_counts ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: workflow_job_counts workflow_job_counts_workflow_visible; Type: POLICY; Schema: sluice; Owner: -
+--
+
+CREATE POLICY workflow_job_counts_workflow_visible ON sluice.workflow_job_counts USING ((EXISTS ( SELECT 1
+   FROM sluice.workflows w
+  WHERE (w.id = workflow_job_counts.workflow_id))));
 
 --
 -- Name: workflows; Type: ROW SECURITY; Schema: sluice; Owner: -

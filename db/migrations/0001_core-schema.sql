@@ -210,7 +210,6 @@ CREATE INDEX jobs_ready_idx ON sluice.jobs
   WHERE status = 'ready';
 -- Finding a (lost) worker's jobs.
 CREATE INDEX jobs_worker_active_idx ON sluice.jobs (worker_id) WHERE sluice.job_status_is_active(status);
-CREATE INDEX jobs_workflow_status_idx ON sluice.jobs (workflow_id, status);
 
 CREATE TABLE sluice.job_dependencies (
   job_id bigint NOT NULL,
@@ -354,6 +353,34 @@ CREATE TABLE sluice.events (
 );
 CREATE INDEX events_workflow_idx ON sluice.events (workflow_id, id);
 
+-- Jobs per status of each workflow, kept by the jobs triggers, so that status, progress and
+-- workflow_summary cost a few rows whatever the workflow's size. Sharded by backend: claims,
+-- which change statuses without the workflow's lock, then update rows of their own and do not
+-- queue on one another; readers sum the shards.
+CREATE TABLE sluice.workflow_job_counts (
+  workflow_id bigint NOT NULL,
+  shard smallint NOT NULL,
+  status sluice.job_status NOT NULL,
+  jobs bigint NOT NULL,
+  CONSTRAINT workflow_job_counts_pkey PRIMARY KEY (workflow_id, shard, status),
+  CONSTRAINT workflow_job_counts_workflow_fkey FOREIGN KEY (workflow_id)
+    REFERENCES sluice.workflows (id) ON DELETE CASCADE
+);
+
+-- Adds per-(workflow, status) deltas to this backend's shard, in one statement, rows locked in
+-- key order (two backends that share a shard take them in the same order).
+CREATE FUNCTION sluice.workflow_job_counts_add(p_workflow_ids bigint[], p_statuses sluice.job_status[],
+                                               p_deltas bigint[])
+  RETURNS void
+  LANGUAGE sql AS $$
+  INSERT INTO sluice.workflow_job_counts (workflow_id, shard, status, jobs)
+  SELECT d.workflow_id, (pg_backend_pid() % 8)::smallint, d.status, d.delta
+    FROM unnest(p_workflow_ids, p_statuses, p_deltas) AS d(workflow_id, status, delta)
+   WHERE d.delta <> 0
+   ORDER BY d.workflow_id, d.status
+  ON CONFLICT ON CONSTRAINT workflow_job_counts_pkey DO UPDATE SET jobs = workflow_job_counts.jobs + EXCLUDED.jobs
+$$;
+
 --------------------------------------------------------------------------------------------------
 -- Job counters, kept by statement-level triggers so that bulk statements (initialize, reset,
 -- cancel of thousands of jobs) cost a handful of set-based queries, not one query per row.
@@ -361,6 +388,10 @@ CREATE INDEX events_workflow_idx ON sluice.events (workflow_id, id);
 
 CREATE FUNCTION sluice.tg_jobs__count_inserted() RETURNS trigger
   LANGUAGE plpgsql AS $$
+DECLARE
+  v_wfs bigint[];
+  v_statuses sluice.job_status[];
+  v_counts bigint[];
 BEGIN
   UPDATE sluice.workflows w
      SET num_jobs = w.num_jobs + c.n,
@@ -370,6 +401,9 @@ BEGIN
                  count(*) FILTER (WHERE NOT sluice.job_status_is_done(status)) AS unfinished
             FROM new_rows GROUP BY workflow_id) c
    WHERE w.id = c.workflow_id;
+  SELECT array_agg(workflow_id), array_agg(status), array_agg(n) INTO v_wfs, v_statuses, v_counts
+    FROM (SELECT workflow_id, status, count(*) AS n FROM new_rows GROUP BY workflow_id, status) c;
+  PERFORM sluice.workflow_job_counts_add(v_wfs, v_statuses, v_counts);
   RETURN NULL;
 END $$;
 
@@ -379,6 +413,10 @@ CREATE TRIGGER tg_jobs__10_count_inserted AFTER INSERT ON sluice.jobs
 
 CREATE FUNCTION sluice.tg_jobs__count_deleted() RETURNS trigger
   LANGUAGE plpgsql AS $$
+DECLARE
+  v_wfs bigint[];
+  v_statuses sluice.job_status[];
+  v_counts bigint[];
 BEGIN
   UPDATE sluice.workflows w
      SET num_jobs = w.num_jobs - c.n,
@@ -387,6 +425,14 @@ BEGIN
                  count(*) FILTER (WHERE NOT sluice.job_status_is_done(status)) AS unfinished
             FROM old_rows GROUP BY workflow_id) c
    WHERE w.id = c.workflow_id;
+  -- Jobs deleted with their workflow take their counts with them (the foreign key cascades).
+  SELECT array_agg(workflow_id), array_agg(status), array_agg(-n) INTO v_wfs, v_statuses, v_counts
+    FROM (SELECT o.workflow_id, o.status, count(*) AS n FROM old_rows o
+           WHERE EXISTS (SELECT 1 FROM sluice.workflows w WHERE w.id = o.workflow_id)
+           GROUP BY o.workflow_id, o.status) c;
+  IF v_wfs IS NOT NULL THEN
+    PERFORM sluice.workflow_job_counts_add(v_wfs, v_statuses, v_counts);
+  END IF;
   RETURN NULL;
 END $$;
 
@@ -410,6 +456,9 @@ DECLARE
   v_unsuccessful bigint[];
   v_ready_workflows bigint[];
   v_back_to_waiting bigint[];
+  v_count_wfs bigint[];
+  v_count_statuses sluice.job_status[];
+  v_count_deltas bigint[];
   v_delta_wfs bigint[];
   v_deltas integer[];
   v_finished_workflows bigint[];
@@ -432,6 +481,18 @@ BEGIN
     INTO v_now_done, v_now_undone, v_unsuccessful, v_ready_workflows, v_back_to_waiting
     FROM unnest(v_ids, v_wfs, v_new, v_old) AS c(id, wf, ns, os)
    WHERE c.ns <> c.os;
+
+  -- Per-status counts: one statement for every status the rows left or reached.
+  SELECT array_agg(wf), array_agg(st), array_agg(delta) INTO v_count_wfs, v_count_statuses, v_count_deltas
+    FROM (SELECT wf, st, sum(delta)::bigint AS delta
+            FROM (SELECT c.wf, c.ns AS st, 1 AS delta FROM unnest(v_wfs, v_new, v_old) AS c(wf, ns, os) WHERE c.ns <> c.os
+                  UNION ALL
+                  SELECT c.wf, c.os, -1 FROM unnest(v_wfs, v_new, v_old) AS c(wf, ns, os) WHERE c.ns <> c.os) x
+           GROUP BY wf, st) d
+   WHERE delta <> 0;
+  IF v_count_wfs IS NOT NULL THEN
+    PERFORM sluice.workflow_job_counts_add(v_count_wfs, v_count_statuses, v_count_deltas);
+  END IF;
 
   -- A job that waits again without a run's start (an admin's UPDATE, a claim given back) gets
   -- its count from its dependency rows: only waiting jobs' counts are kept (see below).
@@ -1045,17 +1106,17 @@ SELECT w.id, w.name, w.owner_role, w.spec_user AS "user", w.project, w.run_id,
        w.created_at, w.initialized_at, w.completed_at, w.canceled_at
   FROM sluice.workflows w
   LEFT JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE status = 'uninitialized') AS uninitialized,
-           count(*) FILTER (WHERE status = 'blocked') AS blocked,
-           count(*) FILTER (WHERE status = 'ready') AS ready,
-           count(*) FILTER (WHERE status = 'pending') AS pending,
-           count(*) FILTER (WHERE status = 'running') AS running,
-           count(*) FILTER (WHERE status = 'completed') AS completed,
-           count(*) FILTER (WHERE status = 'failed') AS failed,
-           count(*) FILTER (WHERE status = 'canceled') AS canceled,
-           count(*) FILTER (WHERE status = 'terminated') AS terminated,
-           count(*) FILTER (WHERE status = 'disabled') AS disabled
-      FROM sluice.jobs j WHERE j.workflow_id = w.id
+    SELECT sum(jobs) FILTER (WHERE status = 'uninitialized')::int AS uninitialized,
+           sum(jobs) FILTER (WHERE status = 'blocked')::int AS blocked,
+           sum(jobs) FILTER (WHERE status = 'ready')::int AS ready,
+           sum(jobs) FILTER (WHERE status = 'pending')::int AS pending,
+           sum(jobs) FILTER (WHERE status = 'running')::int AS running,
+           sum(jobs) FILTER (WHERE status = 'completed')::int AS completed,
+           sum(jobs) FILTER (WHERE status = 'failed')::int AS failed,
+           sum(jobs) FILTER (WHERE status = 'canceled')::int AS canceled,
+           sum(jobs) FILTER (WHERE status = 'terminated')::int AS terminated,
+           sum(jobs) FILTER (WHERE status = 'disabled')::int AS disabled
+      FROM sluice.workflow_job_counts n WHERE n.workflow_id = w.id
   ) c ON true;
 
 COMMENT ON VIEW sluice.workflow_summary IS
@@ -1094,7 +1155,7 @@ DROP FUNCTION sluice.workflows_reinitialize(bigint);
 DROP FUNCTION sluice.workflows_initialize(bigint);
 DROP FUNCTION sluice.workflows_start_run(bigint, sluice.event_kind);
 DROP FUNCTION sluice.workflows_lock(bigint);
-DROP TABLE sluice.events, sluice.job_samples, sluice.results, sluice.job_output_user_data, sluice.job_input_user_data,
+DROP TABLE sluice.workflow_job_counts, sluice.events, sluice.job_samples, sluice.results, sluice.job_output_user_data, sluice.job_input_user_data,
   sluice.user_data, sluice.job_output_files, sluice.job_input_files, sluice.files,
   sluice.job_dependencies, sluice.jobs, sluice.workers, sluice.failure_handler_rules, sluice.failure_handlers,
   sluice.resource_requirements, sluice.workflows;
@@ -1102,6 +1163,7 @@ DROP FUNCTION sluice.tg_jobs__release_dependents();
 DROP FUNCTION sluice.tg_jobs__status_change();
 DROP FUNCTION sluice.tg_jobs__count_deleted();
 DROP FUNCTION sluice.tg_jobs__count_inserted();
+DROP FUNCTION sluice.workflow_job_counts_add(bigint[], sluice.job_status[], bigint[]);
 DROP FUNCTION sluice.job_status_is_unsuccessful(sluice.job_status);
 DROP FUNCTION sluice.job_status_is_done(sluice.job_status);
 DROP FUNCTION sluice.job_status_is_terminal(sluice.job_status);

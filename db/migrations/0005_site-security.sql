@@ -73,7 +73,7 @@ BEGIN
 
   -- Tables with a workflow_id: visible when their workflow is (its own policy applies).
   FOREACH t IN ARRAY ARRAY['resource_requirements', 'failure_handlers', 'workers', 'jobs', 'files', 'user_data',
-                           'results', 'job_samples', 'events', 'slurm_schedulers', 'scheduled_compute_nodes',
+                           'results', 'job_samples', 'events', 'workflow_job_counts', 'slurm_schedulers', 'scheduled_compute_nodes',
                            'workflow_actions', 'action_runs'] LOOP
     EXECUTE format('ALTER TABLE sluice.%I ENABLE ROW LEVEL SECURITY', t);
     EXECUTE format(

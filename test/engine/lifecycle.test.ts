@@ -45,6 +45,15 @@ async function expectCountsRecomputable(workflowId: number): Promise<void> {
     [workflowId],
   );
   expect(wrong.filter((r) => r.unfinished_deps !== r.actual)).toEqual([]);
+  const counts = await t.query(
+    `SELECT coalesce(a.status, c.status) AS status, a.n AS actual, c.n AS counted
+       FROM (SELECT status, count(*)::int AS n FROM sluice.jobs WHERE workflow_id = $1 GROUP BY status) a
+       FULL JOIN (SELECT status, sum(jobs)::int AS n FROM sluice.workflow_job_counts
+                   WHERE workflow_id = $1 GROUP BY status HAVING sum(jobs) <> 0) c ON c.status = a.status
+      WHERE a.n IS DISTINCT FROM c.n`,
+    [workflowId],
+  );
+  expect(counts, 'per-status counters').toEqual([]);
   const [wf] = await t.query<{ unfinished_jobs: number; actual: number }>(
     `SELECT unfinished_jobs, (SELECT count(*) FROM sluice.jobs j WHERE j.workflow_id = w.id
                                AND NOT sluice.job_status_is_done(j.status))::int AS actual

@@ -34,6 +34,14 @@ const CHECKS: Check[] = [
            WHERE j.workflow_id = $1 AND j.status IN ('blocked', 'ready') AND j.unfinished_deps <> c.n`,
   },
   {
+    name: 'workflow_job_counts: jobs per status equal the jobs rows',
+    sql: `SELECT coalesce(a.status, c.status) AS status, a.n AS actual, c.n AS counted
+            FROM (SELECT status, count(*)::int AS n FROM sluice.jobs WHERE workflow_id = $1 GROUP BY status) a
+            FULL JOIN (SELECT status, sum(jobs)::int AS n FROM sluice.workflow_job_counts
+                        WHERE workflow_id = $1 GROUP BY status HAVING sum(jobs) <> 0) c ON c.status = a.status
+           WHERE a.n IS DISTINCT FROM c.n`,
+  },
+  {
     name: 'no blocked job whose dependencies are all done (it would wait forever)',
     sql: `SELECT j.id, j.name, j.unfinished_deps FROM sluice.jobs j
            WHERE j.workflow_id = $1 AND j.status = 'blocked'

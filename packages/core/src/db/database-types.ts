@@ -343,6 +343,13 @@ export interface SluiceWorkflowActions {
   workflow_id: number;
 }
 
+export interface SluiceWorkflowJobCounts {
+  jobs: number;
+  shard: number;
+  status: SluiceJobStatus;
+  workflow_id: number;
+}
+
 export interface SluiceWorkflows {
   canceled_at: Timestamp | null;
   completed_at: Timestamp | null;
@@ -416,6 +423,7 @@ export interface DB {
   "sluice.workers": SluiceWorkers;
   "sluice.workflow_action_jobs": SluiceWorkflowActionJobs;
   "sluice.workflow_actions": SluiceWorkflowActions;
+  "sluice.workflow_job_counts": SluiceWorkflowJobCounts;
   "sluice.workflow_summary": SluiceWorkflowSummary;
   "sluice.workflows": SluiceWorkflows;
 }

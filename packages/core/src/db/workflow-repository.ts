@@ -19,14 +19,13 @@ export interface WorkflowState {
 }
 
 /**
- * What a worker checks on every wake-up: read from the workflow row and the status index,
- * without the per-status count over every job that workflowsGet makes.
+ * What a worker checks on every wake-up: the workflow row and its per-status counts.
  */
 export async function workflowsGetState(db: Db, id: number): Promise<WorkflowState> {
   const r = await sql<WorkflowState>`
     SELECT w.run_id, w.unfinished_jobs, w.canceled_at IS NOT NULL AS is_canceled, w.resource_monitor,
-           (SELECT count(*) FROM sluice.jobs j
-             WHERE j.workflow_id = w.id AND sluice.job_status_is_active(j.status))::int AS active_jobs
+           (SELECT coalesce(sum(n.jobs), 0) FROM sluice.workflow_job_counts n
+             WHERE n.workflow_id = w.id AND sluice.job_status_is_active(n.status))::int AS active_jobs
       FROM sluice.workflows w WHERE w.id = ${id}`.execute(db);
   const row = r.rows[0];
   if (!row) throw new SluiceError('WORKFLOW_NOT_FOUND', `workflow ${id} does not exist`);
