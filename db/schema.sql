@@ -2580,6 +2580,12 @@ CREATE INDEX jobs_ready_idx ON sluice.jobs USING btree (workflow_id, priority DE
 CREATE INDEX jobs_worker_active_idx ON sluice.jobs USING btree (worker_id) WHERE sluice.job_status_is_active(status);
 
 --
+-- Name: jobs_workflow_idx; Type: INDEX; Schema: sluice; Owner: -
+--
+
+CREATE INDEX jobs_workflow_idx ON sluice.jobs USING btree (workflow_id, id);
+
+--
 -- Name: results_workflow_idx; Type: INDEX; Schema: sluice; Owner: -
 --
 

@@ -208,6 +208,8 @@ CREATE TABLE sluice.jobs (
 CREATE INDEX jobs_ready_idx ON sluice.jobs
   (workflow_id, priority DESC, num_gpus DESC, runtime_seconds DESC, memory_bytes DESC, num_cpus DESC, id)
   WHERE status = 'ready';
+-- A workflow's jobs in id order: the pages of jobs list (keyset by id).
+CREATE INDEX jobs_workflow_idx ON sluice.jobs (workflow_id, id);
 -- Finding a (lost) worker's jobs.
 CREATE INDEX jobs_worker_active_idx ON sluice.jobs (worker_id) WHERE sluice.job_status_is_active(status);
 

@@ -11,8 +11,9 @@ import { killAllWorkers, startWorker } from './support/worker-process.js';
 
 // Finding 15: faults on the real test Slurm. An allocation scancel-ed under a running worker
 // must leave its jobs terminated (so that the workflow can be reset and rerun), and an
-// allocation that never starts must be reported: by `slurm list` (state and reason) and by
-// `workflows status` (why the ready jobs do not run).
+// allocation that has not started must be reported: by `slurm list` (state and reason) and by
+// `workflows status` (what the ready jobs wait for), and one whose Slurm job ended unstarted
+// must stop counting as queued.
 
 const t = useTestDatabase('faults_slurm');
 let cluster: SlurmCluster;
@@ -151,34 +152,54 @@ describe('Slurm faults', { timeout: 600_000 }, () => {
     expect(results.map((r) => r.status)).toEqual(['terminated', 'completed']);
   });
 
-  it('an allocation that never starts is reported by slurm list (state, reason) and workflows status (stalled)', async () => {
+  it('an allocation that has not started is reported as waited for; once its Slurm job ends unstarted, it is failed and the workflow stalled', async () => {
     const dir = tmpDir();
     const id = await createInitialized(t, slurmWorkflow({ a: {} }, { slurmDefaults: { begin: 'now+1hour' } }));
     await submitViaLocalWorker(id, dir);
     const node = await allocation(id);
+    const jobId = node.slurm_job_id as string;
     try {
-      await waitForSlurmJob(node.slurm_job_id as string, ['PENDING'], cluster.env, 60_000);
+      await waitForSlurmJob(jobId, ['PENDING'], cluster.env, 60_000);
       const list = await runCli(['slurm', 'list', String(id), '--json'], { env: env() });
       expect(list.code, list.stderr).toBe(0);
       const rows = JSON.parse(list.stdout) as Record<string, unknown>[];
-      const row = rows.find((r) => r.slurm_job_id === node.slurm_job_id);
+      const row = rows.find((r) => r.slurm_job_id === jobId);
       expect(row?.slurm_state, 'slurm list --json: slurm_state').toBe('PENDING');
-      const reason = row?.slurm_reason;
-      // Soft: the stalled report below is a finding of its own.
-      expect
-        .soft(
-          typeof reason === 'string' ? reason : `no slurm_reason (${JSON.stringify(reason)})`,
-          'slurm list --json: slurm_reason (why it has not started)',
-        )
-        .toMatch(/BeginTime/);
+      expect(row?.slurm_reason, 'slurm list --json: slurm_reason (why it has not started)').toMatch(/BeginTime/);
+      // Queued, for a reason that passes: waited for, not stalled (the jobs will run).
       const status = await runCli(['workflows', 'status', String(id), '--json'], { env: env() });
       expect(status.code, status.stderr).toBe(0);
-      const s = JSON.parse(status.stdout) as Record<string, unknown>;
-      expect(s.stalled ?? null, 'workflows status --json explains why the ready jobs do not run').not.toBeNull();
-      expect(JSON.stringify(s.stalled)).toMatch(/allocation/i);
+      const s = JSON.parse(status.stdout) as { stalled: string | null; waiting: string | null };
+      expect(s.stalled).toBeNull();
+      expect(s.waiting).toMatch(
+        new RegExp(`waits for allocation ${node.id} \\(Slurm job ${jobId} .*PENDING, BeginTime`),
+      );
+      const human = await runCli(['workflows', 'status', String(id)], { env: env() });
+      expect(human.stdout).toMatch(/^waiting: 1 ready job waits for allocation/m);
+
+      // Canceled in Slurm before any worker started: not queued for ever in Sluice.
+      await runSlurm('scancel', [jobId], cluster.env);
+      const stalled = await waitFor(
+        'workflows status reports the stall once the allocation ended',
+        async () => {
+          const r = JSON.parse((await runCli(['workflows', 'status', String(id), '--json'], { env: env() })).stdout);
+          return r.stalled as string | null;
+        },
+        60_000,
+      );
+      expect(stalled).toMatch(/1 ready job/);
+      const after = JSON.parse((await runCli(['slurm', 'list', String(id), '--json'], { env: env() })).stdout) as {
+        id: number;
+        status: string;
+        message: string | null;
+      }[];
+      expect(after.find((r) => r.id === node.id)).toMatchObject({
+        status: 'failed',
+        message: expect.stringMatching(new RegExp(`Slurm job ${jobId} ended .*before any worker of it started`)),
+      });
     } finally {
       await runCli(['workflows', 'cancel', String(id)], { env: env() });
-      await runSlurm('scancel', [node.slurm_job_id as string], cluster.env);
+      await runSlurm('scancel', [jobId], cluster.env);
     }
   });
 });

@@ -127,3 +127,21 @@ export function parseWorkerFlags(raw: RawWorkerFlags): WorkerRequest {
 export const JobStatusFlag = z.enum(JOB_STATUSES, {
   error: () => `expected one of ${JOB_STATUSES.join(', ')}`,
 });
+
+/** Largest page a list command prints: far above any screen, below what fits in memory twice. */
+const MAX_PAGE = 10_000_000;
+const PageLimit = integer(/^[1-9][0-9]*$/, 'a positive integer', 1, MAX_PAGE);
+const AfterId = integer(/^[0-9]+$/, 'an id (a non-negative integer)', 0, MAX_ID);
+
+export interface RawPageFlags {
+  limit?: string;
+  after?: string;
+}
+
+/** `--limit N --after ID` of the list commands. */
+export function parsePageFlags(raw: RawPageFlags): { limit?: number; after?: number } {
+  return {
+    limit: raw.limit === undefined ? undefined : parseFlag(PageLimit, '--limit', raw.limit),
+    after: raw.after === undefined ? undefined : parseFlag(AfterId, '--after', raw.after),
+  };
+}

@@ -1,4 +1,4 @@
-import { jobsList, type SluiceDb, type WorkflowSummaryRow, workflowsGet } from '@sluice/core';
+import { JOB_STATUSES, jobsList, type SluiceDb, type WorkflowSummaryRow, workflowsGet } from '@sluice/core';
 import { ensureWorkflow, loadSpec, prepareOutputDirectory, toWorkflowStatus, WORKER_DEFAULTS } from '@sluice/runner';
 import type { Command } from 'commander';
 import { globals, logErr, openDatabase, workflowIdArg } from './cli-context.js';
@@ -68,7 +68,17 @@ export function registerRunCommand(program: Command): void {
       if (g.json) {
         printJson({ ...toWorkflowStatus(w), worker: summary, success: ok });
       } else {
-        const bad = (await jobsList(handle.db, workflowId)).filter((j) => j.status !== 'completed');
+        // The jobs that did not complete are listed when they are few (counted first: a
+        // workflow may hold a million jobs).
+        const notCompleted = w.num_jobs - w.completed;
+        const bad =
+          notCompleted > 0 && notCompleted <= 20
+            ? await jobsList(
+                handle.db,
+                workflowId,
+                JOB_STATUSES.filter((s) => s !== 'completed'),
+              )
+            : [];
         process.stdout.write(
           `workflow ${workflowId} (${w.name}): ${w.completed}/${w.num_jobs} jobs completed` +
             `${w.failed ? `, ${w.failed} failed` : ''}${w.canceled ? `, ${w.canceled} canceled` : ''}` +

@@ -1,7 +1,7 @@
 import { allocationsList } from '@sluice/core';
-import { commandLineSlurm } from '@sluice/runner';
+import { allocationsReconcile, commandLineSlurm } from '@sluice/runner';
 import type { Command } from 'commander';
-import { globals, withWorkflow } from './cli-context.js';
+import { globals, logErr, withWorkflow } from './cli-context.js';
 import { printJson, printTable } from './output-format.js';
 
 export function registerSlurmCommands(program: Command): void {
@@ -12,13 +12,17 @@ export function registerSlurmCommands(program: Command): void {
     .option('--json', 'machine output')
     .action(async (id: string, _o, cmd: Command) => {
       const g = globals(cmd);
-      const rows = await withWorkflow(g, id, (h, workflowId) => allocationsList(h.db, workflowId));
-      // One squeue call for every allocation; a job Slurm no longer shows has neither.
-      const states = await commandLineSlurm.jobStates(
-        rows.map((r) => r.slurm_job_id).filter((x): x is string => x !== null),
-      );
+      // Reconciled first (one squeue call), so that an allocation whose job ended unstarted
+      // shows as failed rather than queued for ever.
+      const { rows, slurm: seen } = await withWorkflow(g, id, async (h, workflowId) => {
+        const before = await allocationsList(h.db, workflowId);
+        const jobIds = before.map((r) => r.slurm_job_id).filter((x): x is string => x !== null);
+        const r = await allocationsReconcile(h, workflowId, commandLineSlurm, jobIds);
+        return { rows: r.ended.length > 0 ? await allocationsList(h.db, workflowId) : before, slurm: r };
+      });
+      if (seen.unavailable) logErr(`Slurm's state not shown: ${seen.unavailable}`);
       const out = rows.map((r) => {
-        const s = r.slurm_job_id ? states.get(r.slurm_job_id) : undefined;
+        const s = r.slurm_job_id ? seen.states.get(r.slurm_job_id) : undefined;
         return { ...r, slurm_state: s?.state ?? null, slurm_reason: s?.reason ?? null };
       });
       if (g.json) printJson(out);

@@ -68,6 +68,7 @@ export function registerWorkflowsCommands(program: Command): void {
             : 'not initialized';
       process.stdout.write(`workflow ${w.id} (${w.name}): ${state}, ${w.live_workers} live worker(s)\n`);
       if (status.stalled) process.stdout.write(`stalled: ${status.stalled}\n`);
+      if (status.waiting) process.stdout.write(`waiting: ${status.waiting}\n`);
       printTable(
         JOB_STATUSES.filter((k) => w[k] > 0).map((k) => ({ status: k, jobs: w[k] })),
         ['status', 'jobs'],

@@ -25,6 +25,11 @@ export {
   workflowStatus,
 } from './operations/workflow-operations.js';
 export { prepareOutputDirectory } from './output-directory.js';
+export {
+  type AllocationInSlurm,
+  type AllocationReconciliation,
+  allocationsReconcile,
+} from './slurm/allocation-reconciler.js';
 export { buildAllocationScript } from './slurm/allocation-script.js';
 export {
   type CommandLineSlurmOptions,

@@ -119,3 +119,31 @@ export async function allocationsCanceledNow(db: Db, workflowId: number): Promis
     .execute();
   return rows.map((x) => x.slurm_job_id as string);
 }
+
+/** The allocations that Slurm has or may still run: queued (with a job id) or with workers. */
+export function allocationsInSlurm(db: Db, workflowId: number) {
+  return db
+    .selectFrom('sluice.scheduled_compute_nodes as n')
+    .innerJoin('sluice.slurm_schedulers as s', 's.id', 'n.scheduler_id')
+    .select(['n.id', 's.name as scheduler', 'n.slurm_job_id', 'n.status'])
+    .where('n.workflow_id', '=', workflowId)
+    .where('n.status', 'in', ['pending', 'active'])
+    .where('n.slurm_job_id', 'is not', null)
+    .orderBy('n.id')
+    .execute() as Promise<{ id: number; scheduler: string; slurm_job_id: string; status: 'pending' | 'active' }[]>;
+}
+
+/**
+ * A queued allocation whose Slurm job ended before any worker of it started (canceled in
+ * Slurm, failed to launch): failed, with why. Only while still queued, so that a worker that
+ * attached first wins.
+ */
+export async function allocationsMarkEndedUnstarted(db: Db, id: number, message: string): Promise<boolean> {
+  const r = await db
+    .updateTable('sluice.scheduled_compute_nodes')
+    .set({ status: 'failed', message, finished_at: sql`now()` })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return r.numUpdatedRows > 0n;
+}

@@ -1,12 +1,16 @@
-import type { Db } from './row-types.js';
+import type { Db, PageRequest } from './row-types.js';
 
-export function eventsList(db: Db, workflowId: number, afterId = 0, limit = 10000) {
+/** Events are read in pages of at most this many rows. */
+const EVENTS_PAGE = 10_000;
+
+/** A workflow's events in id order, one page: `after` (default 0) and `limit` (default 10,000). */
+export function eventsList(db: Db, workflowId: number, page: PageRequest = {}) {
   return db
     .selectFrom('sluice.events')
     .select(['id', 'kind', 'created_at', 'job_id', 'worker_id', 'action_id', 'data'])
     .where('workflow_id', '=', workflowId)
-    .where('id', '>', afterId)
+    .where('id', '>', page.after ?? 0)
     .orderBy('id')
-    .limit(limit)
+    .limit(Math.min(page.limit ?? EVENTS_PAGE, EVENTS_PAGE))
     .execute();
 }

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { FinishedJobStatus, JobStatus } from '../model.js';
-import type { Db, JobRow } from './row-types.js';
+import type { Db, JobRow, PageRequest } from './row-types.js';
 
 export interface ClaimLimits {
   workerId: number;
@@ -119,7 +119,13 @@ export interface JobListRow {
   exec_time_s: number | null;
 }
 
-export function jobsList(db: Db, workflowId: number, status?: JobStatus): Promise<JobListRow[]> {
+/** A workflow's jobs in id order, one page at a time (all of them when `page` is empty). */
+export function jobsList(
+  db: Db,
+  workflowId: number,
+  status?: JobStatus | readonly JobStatus[],
+  page: PageRequest = {},
+): Promise<JobListRow[]> {
   let q = db
     .selectFrom('sluice.jobs as j')
     .leftJoinLateral(
@@ -146,7 +152,10 @@ export function jobsList(db: Db, workflowId: number, status?: JobStatus): Promis
       'r.exec_time_s',
     ])
     .where('j.workflow_id', '=', workflowId);
-  if (status) q = q.where('j.status', '=', status);
+  if (typeof status === 'string') q = q.where('j.status', '=', status);
+  else if (status) q = q.where('j.status', 'in', status);
+  if (page.after !== undefined) q = q.where('j.id', '>', page.after);
+  if (page.limit !== undefined) q = q.limit(page.limit);
   return q.orderBy('j.id').execute() as Promise<JobListRow[]>;
 }
 

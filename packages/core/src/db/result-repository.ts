@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
-import type { Db } from './row-types.js';
+import type { Db, PageRequest } from './row-types.js';
 
-export function resultsList(db: Db, workflowId: number) {
-  return db
+/** A workflow's results in id order, one page at a time (all of them when `page` is empty). */
+export function resultsList(db: Db, workflowId: number, page: PageRequest = {}) {
+  let q = db
     .selectFrom('sluice.results as r')
     .innerJoin('sluice.jobs as j', 'j.id', 'r.job_id')
     .select([
@@ -26,9 +27,10 @@ export function resultsList(db: Db, workflowId: number) {
       'r.peak_cpu_percent',
       'r.avg_cpu_percent',
     ])
-    .where('r.workflow_id', '=', workflowId)
-    .orderBy('r.id')
-    .execute();
+    .where('r.workflow_id', '=', workflowId);
+  if (page.after !== undefined) q = q.where('r.id', '>', page.after);
+  if (page.limit !== undefined) q = q.limit(page.limit);
+  return q.orderBy('r.id').execute();
 }
 
 /** A job's use of resources (its latest monitored execution) against what it asked for. */

@@ -17,6 +17,12 @@ import type {
 export type Database = DB;
 export type Db = Kysely<Database>;
 
+/** One page of a list, by id (keyset): rows with an id above `after`, at most `limit` of them. */
+export interface PageRequest {
+  after?: number;
+  limit?: number;
+}
+
 /** The view's columns that come from NOT NULL columns or expressions that are never null. */
 type NotNull<T, K extends keyof T> = Omit<T, K> & { [P in K]: NonNullable<T[P]> };
 

@@ -74,6 +74,8 @@ export async function workflowsDelete(db: Db, id: number): Promise<void> {
 export interface WorkflowStallFacts {
   ready: number;
   unfit: number;
+  /** some ready jobs were not looked at (beyond the sample): unfit is a lower bound */
+  unfit_is_lower_bound: boolean;
   /** the most the unfit jobs need, each */
   need_cpus: number | null;
   need_memory_bytes: number | null;
@@ -94,10 +96,15 @@ export interface WorkflowStallFacts {
   queued_allocations: number;
 }
 
+/** Ready jobs looked at, in claim order (biggest first: the likeliest not to fit). */
+const STALL_SAMPLE = 10_000;
+
 /**
  * Ready jobs that no live worker could ever claim (jobs_fit against each worker's whole
  * resources, scheduler and time left), for `workflows status` to say why a workflow stalls.
- * Bounded to the first 100k ready jobs in claim order: enough to name the reason.
+ * Looks at the first 10k ready jobs in claim order (the claim index, biggest first): enough to
+ * name the reason, and a cost that does not grow with the workflow. With no live worker every
+ * ready job is unfit, counted from the per-status counters.
  */
 export async function workflowsStallFacts(db: Db, id: number): Promise<WorkflowStallFacts> {
   const r = await sql<WorkflowStallFacts>`
@@ -106,16 +113,24 @@ export async function workflowsStallFacts(db: Db, id: number): Promise<WorkflowS
                        ELSE greatest(0, extract(epoch FROM k.ends_at - now()))::bigint END AS seconds_left
         FROM sluice.workers k
        WHERE k.workflow_id = ${id} AND k.status = 'running' AND k.heartbeat_at >= now() - k.heartbeat_timeout
+    ), counted AS (
+      SELECT coalesce(sum(n.jobs), 0)::int AS ready
+        FROM sluice.workflow_job_counts n WHERE n.workflow_id = ${id} AND n.status = 'ready'
     ), ready AS (
-      SELECT j.* FROM sluice.jobs j WHERE j.workflow_id = ${id} AND j.status = 'ready' LIMIT 100000
+      SELECT j.* FROM sluice.jobs j WHERE j.workflow_id = ${id} AND j.status = 'ready'
+       ORDER BY j.priority DESC, j.num_gpus DESC, j.runtime_seconds DESC, j.memory_bytes DESC, j.num_cpus DESC, j.id
+       LIMIT ${STALL_SAMPLE}
     ), unfit AS (
       SELECT j.* FROM ready j
        WHERE NOT EXISTS (SELECT 1 FROM live k
                           WHERE sluice.jobs_fit(j, k.scheduler_id, k.seconds_left, k.max_parallel_jobs IS NULL,
                                                 k.num_cpus, k.memory_bytes, k.num_gpus, k.num_nodes))
     )
-    SELECT (SELECT count(*) FROM ready)::int AS ready,
-           (SELECT count(*) FROM unfit)::int AS unfit,
+    SELECT (SELECT ready FROM counted) AS ready,
+           CASE WHEN EXISTS (SELECT 1 FROM live) THEN (SELECT count(*) FROM unfit)::int
+                ELSE (SELECT ready FROM counted) END AS unfit,
+           (EXISTS (SELECT 1 FROM live) AND (SELECT count(*) FROM ready) < (SELECT ready FROM counted))
+             AS unfit_is_lower_bound,
            (SELECT max(num_cpus) FROM unfit) AS need_cpus,
            (SELECT max(memory_bytes) FROM unfit) AS need_memory_bytes,
            (SELECT max(num_gpus) FROM unfit) AS need_gpus,

@@ -12,7 +12,7 @@ import {
   workflowsGet,
   workflowsResetStatus,
 } from '@sluice/core';
-import type { SlurmClient } from '../slurm/slurm-client.js';
+import { commandLineSlurm, type SlurmClient } from '../slurm/slurm-client.js';
 import { workflowStall } from './stall-report.js';
 
 /** A workflow id, or the path of a spec to create one from. */
@@ -103,8 +103,10 @@ export interface WorkflowStatus {
   created_at: Date;
   completed_at: Date | null;
   canceled_at: Date | null;
-  /** why the workflow cannot go on (ready jobs no live worker can run, no allocation queued), or null */
+  /** why the workflow cannot go on (ready jobs no live worker can run, no allocation that may start), or null */
   stalled: string | null;
+  /** what its ready jobs wait for: queued or running allocations, with Slurm's state and reason; or null */
+  waiting: string | null;
 }
 
 export function toWorkflowStatus(w: WorkflowSummaryRow): WorkflowStatus {
@@ -124,17 +126,23 @@ export function toWorkflowStatus(w: WorkflowSummaryRow): WorkflowStatus {
     completed_at: w.completed_at,
     canceled_at: w.canceled_at,
     stalled: null,
+    waiting: null,
   };
 }
 
-/** Status after reaping silent workers, so that a dead worker's jobs show as terminated. */
+/**
+ * Status after reaping silent workers, so that a dead worker's jobs show as terminated, and
+ * reconciling the allocations with Slurm, so that one that ended unstarted shows as failed.
+ */
 export async function workflowStatus(
   h: SluiceDb,
   id: number,
+  slurm: SlurmClient = commandLineSlurm,
 ): Promise<{ row: WorkflowSummaryRow; status: WorkflowStatus }> {
   await workflowsGet(h.db, id);
   await workersReap(h.db, id);
   const row = await workflowsGet(h.db, id);
   const active = row.run_id > 0 && !row.is_complete && !row.is_canceled;
-  return { row, status: { ...toWorkflowStatus(row), stalled: active ? await workflowStall(h, id) : null } };
+  const report = active ? await workflowStall(h, id, slurm) : { stalled: null, waiting: null };
+  return { row, status: { ...toWorkflowStatus(row), ...report } };
 }

@@ -38,7 +38,11 @@ export interface SlurmClient {
    * "no such job" must not be guessed: it leads to a second submission.
    */
   findJob(name: string, comment: string, env: NodeJS.ProcessEnv): Promise<string | null>;
-  /** Slurm's state and reason of each job it still knows, in one squeue call; missing ids are gone. */
+  /**
+   * Slurm's state and reason of each job it still knows, in one squeue call; missing ids are
+   * gone. Rejects when squeue could not answer: "gone" must not be guessed, since a queued
+   * allocation that is gone is recorded as failed.
+   */
   jobStates(jobIds: readonly string[]): Promise<Map<string, SlurmJobState>>;
   /** The job's end time as squeue prints it, or null when it has no limit or is unknown. */
   jobEndTime(jobId: string, env: NodeJS.ProcessEnv): Promise<Date | null>;
@@ -122,6 +126,12 @@ export function commandLineSlurmClient(o: CommandLineSlurmOptions = {}): SlurmCl
         queryTimeout,
       );
       const states = new Map<string, SlurmJobState>();
+      // squeue fails on a single id it does not know (several ids: it lists those it knows).
+      if (r.code !== 0 && !r.timedOut && /Invalid job id/i.test(r.stderr)) return states;
+      if (r.code !== 0 || r.timedOut)
+        throw new Error(
+          `squeue could not report on jobs ${jobIds.join(',')}: ${firstLine(r.stderr) || `exit ${r.code}`}`,
+        );
       for (const line of lines(r.stdout)) {
         const [id, state, ...reason] = line.split('|');
         if (id && state) states.set(id, { state, reason: reason.join('|') });
