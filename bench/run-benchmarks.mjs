@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { migrateSluice, SLUICE_CLI } from './adapters/sluice-setup-adapter.mjs';
+import { figure as cascade } from './figures/cascade-figure.mjs';
 import { figure as claims } from './figures/claims-at-scale-figure.mjs';
 import { figure as coordinator } from './figures/coordinator-throughput-figure.mjs';
 import { figure as creation } from './figures/creation-figure.mjs';
@@ -25,7 +26,19 @@ import { createPools } from './lib/process-pool.mjs';
 import { printTable, RESULTS_DIR, writeResults } from './lib/results-report.mjs';
 import { ScratchServer } from './lib/scratch-server.mjs';
 
-const FIGURES = [coordinator, endToEnd, resources, latency, creation, claims, inspection, triggers, listeners, fanIn];
+const FIGURES = [
+  coordinator,
+  endToEnd,
+  resources,
+  latency,
+  creation,
+  claims,
+  inspection,
+  triggers,
+  listeners,
+  fanIn,
+  cascade,
+];
 
 const args = parseBenchArgs(process.argv.slice(2));
 if (args.help || args.list) {

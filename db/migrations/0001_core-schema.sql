@@ -447,6 +447,9 @@ CREATE TRIGGER tg_jobs__10_count_deleted AFTER DELETE ON sluice.jobs
 CREATE FUNCTION sluice.tg_jobs__status_change() RETURNS trigger
   LANGUAGE plpgsql
   SET jit = off
+  -- A cascade or reset of 100k jobs hashes and sorts 100k-row sets (and the transition tables
+  -- hold as many rows): in the default 4 MB they spill to disk.
+  SET work_mem = '64MB'
   AS $$
 DECLARE
   v_ids bigint[];
@@ -465,6 +468,10 @@ DECLARE
   v_deltas integer[];
   v_finished_workflows bigint[];
   v_wf bigint;
+  v_locked text := current_setting('sluice.locked_workflow', true);
+  -- done and not unsuccessful: completed (or disabled)
+  v_now_succeeded bigint[];
+  v_spared bigint[];
 BEGIN
   -- Old and new rows are paired by sorting both transition tables by id (they hold the same
   -- rows), not by joining them: a join of transition tables is planned without statistics, once
@@ -477,10 +484,12 @@ BEGIN
          array_agg(c.id ORDER BY c.id) FILTER (WHERE NOT sluice.job_status_is_done(c.ns) AND sluice.job_status_is_done(c.os)),
          array_agg(c.id ORDER BY c.id) FILTER (WHERE sluice.job_status_is_unsuccessful(c.ns)
                                                  AND NOT sluice.job_status_is_done(c.os)),
+         array_agg(c.id ORDER BY c.id) FILTER (WHERE sluice.job_status_is_done(c.ns) AND NOT sluice.job_status_is_done(c.os)
+                                                 AND NOT sluice.job_status_is_unsuccessful(c.ns)),
          array_agg(DISTINCT c.wf) FILTER (WHERE c.ns = 'ready'),
          array_agg(c.id ORDER BY c.id) FILTER (WHERE c.ns IN ('blocked', 'ready')
                                                  AND c.os NOT IN ('blocked', 'ready', 'uninitialized'))
-    INTO v_now_done, v_now_undone, v_unsuccessful, v_ready_workflows, v_back_to_waiting
+    INTO v_now_done, v_now_undone, v_unsuccessful, v_now_succeeded, v_ready_workflows, v_back_to_waiting
     FROM unnest(v_ids, v_wfs, v_new, v_old) AS c(id, wf, ns, os)
    WHERE c.ns <> c.os;
 
@@ -516,40 +525,56 @@ BEGIN
     -- and a run's start recounts every job it moves (workflows_start_run), so jobs that are done
     -- or back to uninitialized are left alone (a 100k-job cascade would otherwise update every
     -- canceled job a second time).
-    PERFORM 1 FROM sluice.jobs j
-     WHERE j.id IN (SELECT d.job_id FROM sluice.job_dependencies d
-                     WHERE d.depends_on_job_id = ANY (coalesce(v_now_done, '{}') || coalesce(v_now_undone, '{}')))
-       AND j.status IN ('blocked', 'ready')
-     ORDER BY j.id FOR NO KEY UPDATE;
+    -- Not needed when this transaction holds the lock of the (one) workflow whose jobs changed
+    -- (sluice.workflows_lock marks it): every other writer of waiting jobs takes that lock first,
+    -- and claims, which do not, never wait (SKIP LOCKED). A 100k-job cascade saves a pass.
+    IF v_locked IS NULL OR EXISTS (SELECT 1 FROM unnest(v_wfs) AS w(id) WHERE w.id::text <> v_locked) THEN
+      PERFORM 1 FROM sluice.jobs j
+       WHERE j.id IN (SELECT d.job_id FROM sluice.job_dependencies d
+                       WHERE d.depends_on_job_id = ANY (coalesce(v_now_done, '{}') || coalesce(v_now_undone, '{}')))
+         AND j.status IN ('blocked', 'ready')
+       ORDER BY j.id FOR NO KEY UPDATE;
+    END IF;
 
     IF v_unsuccessful IS NOT NULL THEN
       -- One statement for the whole cascade, however deep: its own trigger call finds nothing
-      -- left to cascade.
-      WITH RECURSIVE doomed (id) AS (
-        SELECT d.job_id FROM sluice.job_dependencies d
+      -- left to cascade. The unsuccessful jobs' waiting dependents are read once: those canceled
+      -- (blocked, cancel_on_blocking_job_failure) and those spared, whose counts drop below. The
+      -- rows are updated by their tuple ids: the walk has read them, and looking each canceled
+      -- job up again (and, in the count update, once more) was half of a 100k-job cascade.
+      WITH RECURSIVE direct AS MATERIALIZED (
+        SELECT d.job_id, j.ctid AS tid, (j.status = 'blocked' AND j.cancel_on_blocking_job_failure) AS doomed
+          FROM sluice.job_dependencies d
           JOIN sluice.jobs j ON j.id = d.job_id
-         WHERE d.depends_on_job_id = ANY (v_unsuccessful)
-           AND j.status = 'blocked' AND j.cancel_on_blocking_job_failure
+         WHERE d.depends_on_job_id = ANY (v_unsuccessful) AND j.status IN ('blocked', 'ready')
+      ), doomed (id, tid) AS (
+        SELECT job_id, tid FROM direct WHERE doomed
         UNION
-        SELECT d.job_id FROM doomed x
+        SELECT d.job_id, j.ctid FROM doomed x
           JOIN sluice.job_dependencies d ON d.depends_on_job_id = x.id
           JOIN sluice.jobs j ON j.id = d.job_id
          WHERE j.status = 'blocked' AND j.cancel_on_blocking_job_failure
+      ), canceled AS (
+        UPDATE sluice.jobs j SET status = 'canceled'
+         WHERE j.ctid = ANY (ARRAY(SELECT tid FROM doomed)) AND j.status = 'blocked'
       )
-      UPDATE sluice.jobs j SET status = 'canceled'
-        FROM (SELECT DISTINCT id FROM doomed) x
-       WHERE j.id = x.id;
+      SELECT array_agg(job_id) FILTER (WHERE NOT doomed) INTO v_spared FROM direct;
     END IF;
 
+    -- One row per dependency edge: -1 for a dependency now done (those of unsuccessful ones
+    -- were found above: the dependents spared), +1 for one no longer done.
     UPDATE sluice.jobs j
        SET unfinished_deps = j.unfinished_deps + c.delta,
            status = CASE WHEN j.status = 'blocked' AND j.unfinished_deps + c.delta = 0
                          THEN 'ready'::sluice.job_status ELSE j.status END
-      FROM (SELECT d.job_id, sum(x.delta)::int AS delta
-              FROM (SELECT unnest(v_now_done) AS id, -1 AS delta
-                    UNION ALL SELECT unnest(v_now_undone), 1) x
-              JOIN sluice.job_dependencies d ON d.depends_on_job_id = x.id
-             GROUP BY d.job_id) c
+      FROM (SELECT x.job_id, sum(x.delta)::int AS delta
+              FROM (SELECT d.job_id, -1 AS delta FROM sluice.job_dependencies d
+                     WHERE d.depends_on_job_id = ANY (v_now_succeeded)
+                    UNION ALL
+                    SELECT d.job_id, 1 FROM sluice.job_dependencies d WHERE d.depends_on_job_id = ANY (v_now_undone)
+                    UNION ALL
+                    SELECT s.id, -1 FROM unnest(v_spared) AS s(id)) x
+             GROUP BY x.job_id) c
      WHERE j.id = c.job_id AND c.delta <> 0 AND j.status IN ('blocked', 'ready')
        AND NOT j.id = ANY (coalesce(v_back_to_waiting, '{}'));  -- recounted whole above
 
@@ -644,6 +669,9 @@ BEGIN
     RAISE EXCEPTION 'workflow % does not exist', p_workflow_id
       USING ERRCODE = 'no_data_found', HINT = 'WORKFLOW_NOT_FOUND';
   END IF;
+  -- Until the transaction ends (a rolled-back subtransaction drops the lock and this together):
+  -- tg_jobs__status_change need not lock this workflow's jobs again.
+  PERFORM set_config('sluice.locked_workflow', p_workflow_id::text, true);
   RETURN v_row;
 END $$;
 
@@ -942,8 +970,11 @@ END $$;
 CREATE FUNCTION sluice.jobs_complete(
   p_worker_id bigint, p_job_ids bigint[], p_attempts integer[], p_statuses sluice.job_status[],
   p_return_codes integer[], p_started_at timestamptz[], p_completed_at timestamptz[],
-  p_messages text[], p_stdout_paths text[], p_stderr_paths text[], p_retryable boolean[],
-  p_peak_memory bigint[], p_avg_memory bigint[], p_peak_cpu double precision[], p_avg_cpu double precision[],
+  p_messages text[], p_stdout_paths text[], p_stderr_paths text[],
+  -- Optional (unnest pads a shorter array with nulls): not retryable, no resource figures.
+  p_retryable boolean[] DEFAULT '{}',
+  p_peak_memory bigint[] DEFAULT '{}', p_avg_memory bigint[] DEFAULT '{}',
+  p_peak_cpu double precision[] DEFAULT '{}', p_avg_cpu double precision[] DEFAULT '{}',
   p_sample_job_ids bigint[] DEFAULT '{}', p_sample_attempts integer[] DEFAULT '{}',
   p_sampled_at timestamptz[] DEFAULT '{}', p_sample_memory bigint[] DEFAULT '{}',
   p_sample_cpu double precision[] DEFAULT '{}', p_sample_processes integer[] DEFAULT '{}')
