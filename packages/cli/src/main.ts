@@ -2,6 +2,7 @@
 import { isSluiceError, SluiceError, toSluiceError } from '@sluice/core';
 import { Command, CommanderError } from 'commander';
 import { registerAdminCommands } from './admin-commands.js';
+import { registerConfigCommand } from './config-command.js';
 import { registerDbCommands } from './db-commands.js';
 import { registerEventsCommand } from './events-command.js';
 import { registerJobsCommands } from './jobs-commands.js';
@@ -21,6 +22,7 @@ const program = new Command('sluice')
   .exitOverride();
 
 registerAdminCommands(program);
+registerConfigCommand(program);
 registerDbCommands(program);
 registerRunCommand(program);
 registerSlurmCommands(program);

@@ -39,6 +39,32 @@ export type SluiceWorkflowActionStatus = "failed" | "pending" | "running" | "suc
 
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
+export interface SluiceActionOverview {
+  action_type: SluiceActionType | null;
+  executed: boolean | null;
+  id: number | null;
+  job_names: string[] | null;
+  last_run_exit_code: number | null;
+  last_run_finished_at: Timestamp | null;
+  last_run_message: string | null;
+  last_run_node: string | null;
+  last_run_started_at: Timestamp | null;
+  last_run_status: SluiceActionRunStatus | null;
+  last_run_stderr_path: string | null;
+  last_run_stdout_path: string | null;
+  owner_role: string | null;
+  persistent: boolean | null;
+  position: number | null;
+  required_triggers: number | null;
+  status: SluiceWorkflowActionStatus | null;
+  trigger_count: number | null;
+  trigger_type: SluiceTriggerType | null;
+  waiting_count: number | null;
+  waiting_on: string[] | null;
+  workflow_id: number | null;
+  workflow_name: string | null;
+}
+
 export interface SluiceActionRuns {
   action_id: number;
   exit_code: number | null;
@@ -87,6 +113,21 @@ export interface SluiceAllocations {
   status: SluiceAllocationStatus | null;
   submitted_at: Timestamp | null;
   workflow_id: number | null;
+}
+
+export interface SluiceAllocationsByOwner {
+  active: number | null;
+  active_nodes: number | null;
+  canceled: number | null;
+  complete: number | null;
+  failed: number | null;
+  last_submitted_at: Timestamp | null;
+  live_workers: number | null;
+  owner_role: string | null;
+  pending: number | null;
+  pending_nodes: number | null;
+  unknown: number | null;
+  workflows: number | null;
 }
 
 export interface SluiceApiTokens {
@@ -220,6 +261,29 @@ export interface SluiceMigrations {
   run_on: Timestamp;
 }
 
+export interface SluiceRecentFailures {
+  attempt: number | null;
+  attempt_id: number | null;
+  completed_at: Timestamp | null;
+  exec_time_s: number | null;
+  job_id: number | null;
+  job_name: string | null;
+  message: string | null;
+  node: string | null;
+  owner_role: string | null;
+  peak_memory_bytes: number | null;
+  result_id: number | null;
+  return_code: number | null;
+  run_id: number | null;
+  started_at: Timestamp | null;
+  status: SluiceJobStatus | null;
+  stderr_path: string | null;
+  stdout_path: string | null;
+  worker_id: number | null;
+  workflow_id: number | null;
+  workflow_name: string | null;
+}
+
 export interface SluiceResourceRequirements {
   id: Generated<number>;
   memory: string;
@@ -298,6 +362,34 @@ export interface SluiceUserData {
   workflow_id: number;
 }
 
+export interface SluiceWorkerHealth {
+  active_jobs: number | null;
+  allocation_id: number | null;
+  ends_at: Timestamp | null;
+  /**
+   * ok: heartbeat within its timeout; silent: running but past its heartbeat timeout (about to be declared lost); stopped or lost: gone.
+   */
+  health: string | null;
+  heartbeat_age: string | null;
+  heartbeat_at: Timestamp | null;
+  heartbeat_timeout: string | null;
+  id: number | null;
+  memory_bytes: number | null;
+  node: string | null;
+  num_cpus: number | null;
+  num_gpus: number | null;
+  num_nodes: number | null;
+  os_user: string | null;
+  owner_role: string | null;
+  pid: number | null;
+  scheduler: string | null;
+  slurm_job_id: string | null;
+  started_at: Timestamp | null;
+  status: SluiceWorkerStatus | null;
+  stopped_at: Timestamp | null;
+  workflow_id: number | null;
+}
+
 export interface SluiceWorkers {
   ends_at: Timestamp | null;
   heartbeat_at: Generated<Timestamp>;
@@ -350,6 +442,45 @@ export interface SluiceWorkflowJobCounts {
   workflow_id: number;
 }
 
+export interface SluiceWorkflowOverview {
+  active_allocations: number | null;
+  blocked: number | null;
+  canceled: number | null;
+  canceled_at: Timestamp | null;
+  completed: number | null;
+  completed_at: Timestamp | null;
+  created_at: Timestamp | null;
+  disabled: number | null;
+  done_jobs: number | null;
+  failed: number | null;
+  id: number | null;
+  initialized_at: Timestamp | null;
+  last_event_at: Timestamp | null;
+  live_workers: number | null;
+  name: string | null;
+  /**
+   * Active with ready jobs, and no live worker nor any queued or active allocation to run them.
+   */
+  needs_worker: boolean | null;
+  num_jobs: number | null;
+  owner_role: string | null;
+  pending: number | null;
+  project: string | null;
+  queued_allocations: number | null;
+  ready: number | null;
+  run_id: number | null;
+  running: number | null;
+  /**
+   * Workers still registered as running but silent past their heartbeat timeout: the next sluice command on the workflow declares them lost.
+   */
+  silent_workers: number | null;
+  state: string | null;
+  terminated: number | null;
+  unfinished_jobs: number | null;
+  uninitialized: number | null;
+  user: string | null;
+}
+
 export interface SluiceWorkflows {
   canceled_at: Timestamp | null;
   completed_at: Timestamp | null;
@@ -398,9 +529,11 @@ export interface SluiceWorkflowSummary {
 }
 
 export interface DB {
+  "sluice.action_overview": SluiceActionOverview;
   "sluice.action_runs": SluiceActionRuns;
   "sluice.action_status": SluiceActionStatus;
   "sluice.allocations": SluiceAllocations;
+  "sluice.allocations_by_owner": SluiceAllocationsByOwner;
   "sluice.api_tokens": SluiceApiTokens;
   "sluice.events": SluiceEvents;
   "sluice.failure_handler_rules": SluiceFailureHandlerRules;
@@ -415,15 +548,18 @@ export interface DB {
   "sluice.jobs": SluiceJobs;
   "sluice.live_workers": SluiceLiveWorkers;
   "sluice.migrations": SluiceMigrations;
+  "sluice.recent_failures": SluiceRecentFailures;
   "sluice.resource_requirements": SluiceResourceRequirements;
   "sluice.results": SluiceResults;
   "sluice.scheduled_compute_nodes": SluiceScheduledComputeNodes;
   "sluice.slurm_schedulers": SluiceSlurmSchedulers;
   "sluice.user_data": SluiceUserData;
+  "sluice.worker_health": SluiceWorkerHealth;
   "sluice.workers": SluiceWorkers;
   "sluice.workflow_action_jobs": SluiceWorkflowActionJobs;
   "sluice.workflow_actions": SluiceWorkflowActions;
   "sluice.workflow_job_counts": SluiceWorkflowJobCounts;
+  "sluice.workflow_overview": SluiceWorkflowOverview;
   "sluice.workflow_summary": SluiceWorkflowSummary;
   "sluice.workflows": SluiceWorkflows;
 }
