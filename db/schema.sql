@@ -385,7 +385,7 @@ $$;
 
 CREATE FUNCTION sluice.is_admin() RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
-    AS $$ SELECT pg_has_role(current_user, 'sluice_admin', 'MEMBER') $$;
+    AS $$ SELECT pg_has_role(current_user, 'sluice_admin', 'USAGE') $$;
 
 --
 -- Name: job_status_is_active(sluice.job_status); Type: FUNCTION; Schema: sluice; Owner: -

@@ -18,18 +18,30 @@ BEGIN
   FOREACH r IN ARRAY ARRAY['sluice_users', 'sluice_admin', 'sluice_server'] LOOP
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
       BEGIN
-        EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+        -- sluice_server is made a member of every user role (to SET ROLE to them): it must not
+        -- inherit their privileges, nor, through an admin user, sluice_admin's.
+        EXECUTE format('CREATE ROLE %I NOLOGIN%s', r, CASE WHEN r = 'sluice_server' THEN ' NOINHERIT' ELSE '' END);
       EXCEPTION WHEN duplicate_object OR unique_violation THEN
         NULL;  -- created meanwhile by a migration of another database of this cluster
       END;
     END IF;
   END LOOP;
+  IF (SELECT rolinherit FROM pg_roles WHERE rolname = 'sluice_server') THEN
+    BEGIN
+      ALTER ROLE sluice_server NOINHERIT;
+    EXCEPTION WHEN insufficient_privilege THEN
+      RAISE EXCEPTION 'role sluice_server inherits the privileges of the roles granted to it'
+        USING HINT = 'a superuser or a role with CREATEROLE must run: ALTER ROLE sluice_server NOINHERIT';
+    END;
+  END IF;
 END $$;
 
--- Evaluated once per statement where policies call it as (SELECT sluice.is_admin()).
+-- Evaluated once per statement where policies call it as (SELECT sluice.is_admin()). USAGE,
+-- not MEMBER: the API server's role is a (non-inheriting) member of every user role, admins
+-- included, and must not count as an admin itself.
 CREATE FUNCTION sluice.is_admin() RETURNS boolean
   LANGUAGE sql STABLE PARALLEL SAFE
-  AS $$ SELECT pg_has_role(current_user, 'sluice_admin', 'MEMBER') $$;
+  AS $$ SELECT pg_has_role(current_user, 'sluice_admin', 'USAGE') $$;
 
 -- API tokens: stored hashed (sha-256); the token itself is shown once, to its owner.
 CREATE TABLE sluice.api_tokens (

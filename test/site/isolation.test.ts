@@ -148,6 +148,43 @@ describe('per-user isolation, enforced by PostgreSQL', () => {
     expect(await sqlErrorAs(bob, 'ALTER TABLE sluice.jobs ADD COLUMN x int')).toMatch(/must be owner/);
   });
 
+  it('the API server’s role is no admin, though it may act as an admin user; as a user it sees only theirs', async () => {
+    // add-user made sluice_server a member of every user role, the admin among them.
+    const c = new pg.Client({ connectionString: t.url });
+    await c.connect();
+    try {
+      const as = async (role: string) => {
+        await c.query(`SET ROLE "${role}"`);
+        const [row] = (
+          await c.query<{ admin: boolean; mine: number[] }>(
+            `SELECT sluice.is_admin() AS admin,
+                    coalesce((SELECT array_agg(id::int ORDER BY id) FROM sluice.workflow_summary
+                               WHERE id IN ($1, $2)), '{}') AS mine`,
+            [aliceWorkflow, bobWorkflow],
+          )
+        ).rows;
+        await c.query('RESET ROLE');
+        return row;
+      };
+      await c.query('SET ROLE sluice_server');
+      const alone = await c.query<{ admin: boolean }>('SELECT sluice.is_admin() AS admin');
+      expect(alone.rows[0]?.admin).toBe(false);
+      expect((await c.query('SELECT count(*)::int AS n FROM sluice.workflows').catch((e) => e)).message).toMatch(
+        /permission denied/,
+      );
+      await c.query('RESET ROLE');
+      const [rolinherit] = (
+        await c.query<{ rolinherit: boolean }>("SELECT rolinherit FROM pg_roles WHERE rolname = 'sluice_server'")
+      ).rows;
+      expect(rolinherit?.rolinherit).toBe(false);
+      // What the server does per request: SET ROLE to the token's user.
+      expect(await as(admin)).toEqual({ admin: true, mine: [aliceWorkflow, bobWorkflow].sort((x, y) => x - y) });
+      expect(await as(alice)).toEqual({ admin: false, mine: [aliceWorkflow] });
+    } finally {
+      await c.end();
+    }
+  });
+
   it('B’s worker started on A’s workflow runs nothing and exits with a clear message', async () => {
     const r = await runCli(['worker', String(aliceWorkflow), '--output-dir', 'out-b'], { ...asRole(bob), cwd: dir });
     expect(r.code).toBe(1);

@@ -1,7 +1,13 @@
 import { migrate, migrationState, openPool, redactUrl, toSluiceError } from '@sluice/core';
 import { embeddedServerStatus, stopEmbeddedServer } from '@sluice/embedded';
 import type { Command } from 'commander';
-import { type GlobalOptions, logErr, resolveDatabase } from './cli-context.js';
+import {
+  configuredDatabaseUrl,
+  type GlobalOptions,
+  logErr,
+  resolveDatabase,
+  resolveEmbeddedDatabase,
+} from './cli-context.js';
 import { printJson } from './output-format.js';
 
 export function registerDbCommands(program: Command): void {
@@ -28,9 +34,8 @@ export function registerDbCommands(program: Command): void {
     .option('--json', 'machine output')
     .action(async (_o, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const { url } = await resolveDatabase({ ...g, databaseUrl: undefined });
-      const state = await withPool(url, migrationState);
-      if (state.pending.length > 0) await migrate(url);
+      // The embedded server whatever else is configured: this command manages it.
+      const { url } = await resolveEmbeddedDatabase(g);
       if (g.json) printJson({ url: redactUrl(url) });
       else process.stdout.write(`embedded PostgreSQL is running: ${redactUrl(url)}\n`);
     });
@@ -51,7 +56,8 @@ export function registerDbCommands(program: Command): void {
     .option('--json', 'machine output')
     .action(async (_o, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      const explicit = g.databaseUrl || process.env.SLUICE_DATABASE_URL;
+      // Configured by a flag, the environment or a config file (sluice config says which).
+      const explicit = configuredDatabaseUrl(g);
       const embedded = explicit ? null : await embeddedServerStatus();
       const url = explicit || embedded?.url;
       const state = url

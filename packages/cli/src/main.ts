@@ -16,7 +16,10 @@ import { registerWorkflowsCommands } from './workflows-commands.js';
 
 const program = new Command('sluice')
   .description('Sluice: PostgreSQL-native workflow engine for HPC sites')
-  .option('--database-url <url>', 'PostgreSQL URL (default: $SLUICE_DATABASE_URL, else the embedded server)')
+  .option(
+    '--database-url <url>',
+    'PostgreSQL URL (default: $SLUICE_DATABASE_URL, then ~/.config/sluice/config.toml, then the site config, else the embedded server; sluice config shows which)',
+  )
   .option('--debug', 'show stack traces and debug logs')
   .showHelpAfterError()
   .exitOverride();

@@ -94,5 +94,11 @@ export function toSluiceError(e: unknown, url?: string): unknown {
     const reason = err.message || code;
     return new SluiceError('DB_CONNECT_FAILED', `cannot connect to PostgreSQL${where}: ${reason}`);
   }
+  // insufficient_privilege: a grant the connected role lacks (the site's roles decide, see
+  // docs/site-guide.md); PostgreSQL's own message names what was refused.
+  if (code === '42501') {
+    const who = url ? ` (connected to ${describeUrl(url)})` : '';
+    return new SluiceError('PERMISSION_DENIED', `${err.message}${who}: see sluice config for the role in use`);
+  }
   return e;
 }
