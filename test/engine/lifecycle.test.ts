@@ -188,17 +188,7 @@ describe('workflow lifecycle in SQL', () => {
 
 describe('a stalled workflow', () => {
   it('says why: ready jobs that no live worker can run, and no allocation queued', async () => {
-    const wf = buildWorkflow({ big: { rr: 'big' }, small: {} });
-    wf.resourceRequirements.push({
-      name: 'big',
-      numCpus: 16,
-      numGpus: 0,
-      numNodes: 1,
-      memory: '1m',
-      memoryBytes: 1 << 20,
-      runtime: 'PT1M',
-      runtimeSeconds: 60,
-    });
+    const wf = buildWorkflow({ big: { rr: 'big' }, small: {} }, {}, { big: { cpus: 16, runtime: 'PT1M' } });
     const id = await workflowsCreate(t.handle.db, wf);
     await workflowsInitialize(t.handle.db, id);
     expect((await workflowStatus(t.handle, id)).status.stalled).toBe(

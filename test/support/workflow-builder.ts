@@ -1,4 +1,11 @@
-import type { ResolvedAction, ResolvedJob, ResolvedWorkflow } from '@sluice/core';
+import {
+  parseDuration,
+  parseMemory,
+  type ResolvedAction,
+  type ResolvedJob,
+  type ResolvedResourceRequirements,
+  type ResolvedWorkflow,
+} from '@sluice/core';
 
 export interface JobSketch {
   deps?: string[];
@@ -8,13 +15,39 @@ export interface JobSketch {
   supportsTermination?: boolean;
 }
 
+/** A resource requirement by its spec values; unset ones as the spec defaults them. */
+export interface RequirementSketch {
+  cpus?: number;
+  gpus?: number;
+  nodes?: number;
+  memory?: string;
+  runtime?: string;
+}
+
+export function requirement(name: string, r: RequirementSketch = {}): ResolvedResourceRequirements {
+  const memory = r.memory ?? '1m';
+  const runtime = r.runtime ?? 'PT1H';
+  return {
+    name,
+    numCpus: r.cpus ?? 1,
+    numGpus: r.gpus ?? 0,
+    numNodes: r.nodes ?? 1,
+    memory,
+    memoryBytes: parseMemory(memory),
+    runtime,
+    runtimeSeconds: parseDuration(runtime),
+  };
+}
+
 /**
  * A ResolvedWorkflow from a compact sketch, for tests of the database and the worker that do
- * not need the spec loader: `{ a: {}, b: { deps: ['a'] } }`.
+ * not need the spec loader: `{ a: {}, b: { deps: ['a'] } }`. Jobs name requirements with `rr`;
+ * `requirements` defines them beside `default` (1 cpu, 1m, PT1H).
  */
 export function buildWorkflow(
   jobs: Record<string, JobSketch>,
   extra: Partial<ResolvedWorkflow> = {},
+  requirements: Record<string, RequirementSketch> = {},
 ): ResolvedWorkflow {
   const names = Object.keys(jobs);
   const index = new Map(names.map((n, i) => [n, i]));
@@ -48,16 +81,8 @@ export function buildWorkflow(
     project: null,
     metadata: null,
     resourceRequirements: [
-      {
-        name: 'default',
-        numCpus: 1,
-        numGpus: 0,
-        numNodes: 1,
-        memory: '1m',
-        memoryBytes: 1 << 20,
-        runtime: 'PT1H',
-        runtimeSeconds: 3600,
-      },
+      requirement('default'),
+      ...Object.entries(requirements).map(([name, r]) => requirement(name, r)),
     ],
     slurmSchedulers: [],
     slurmDefaults: {},

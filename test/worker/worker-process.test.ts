@@ -140,29 +140,8 @@ describe('sluice worker processes', { timeout: 120_000 }, () => {
         big: { rr: 'two', command: 'sleep 0.3' },
       },
       {},
+      { one: { cpus: 1, runtime: 'PT1M' }, two: { cpus: 2, runtime: 'PT1M' } },
     );
-    wf.resourceRequirements = [
-      {
-        name: 'one',
-        numCpus: 1,
-        numGpus: 0,
-        numNodes: 1,
-        memory: '1m',
-        memoryBytes: 1 << 20,
-        runtime: 'PT1M',
-        runtimeSeconds: 60,
-      },
-      {
-        name: 'two',
-        numCpus: 2,
-        numGpus: 0,
-        numNodes: 1,
-        memory: '1m',
-        memoryBytes: 1 << 20,
-        runtime: 'PT1M',
-        runtimeSeconds: 60,
-      },
-    ];
     const id = await workflowsCreate(t.handle.db, wf);
     await workflowsInitialize(t.handle.db, id);
     const r = await runCli(['worker', String(id), '--num-cpus', '2', '--memory', '1g', ...FAST], {
@@ -189,17 +168,7 @@ describe('sluice worker processes', { timeout: 120_000 }, () => {
 
   it('does not claim a job whose runtime exceeds its time limit, and leaves when nothing fits', async () => {
     const dir = tmp();
-    const wf = buildWorkflow({ long: { rr: 'long' }, short: {} });
-    wf.resourceRequirements.push({
-      name: 'long',
-      numCpus: 1,
-      numGpus: 0,
-      numNodes: 1,
-      memory: '1m',
-      memoryBytes: 1 << 20,
-      runtime: 'PT4H',
-      runtimeSeconds: 4 * 3600,
-    });
+    const wf = buildWorkflow({ long: { rr: 'long' }, short: {} }, {}, { long: { runtime: 'PT4H' } });
     const id = await workflowsCreate(t.handle.db, wf);
     await workflowsInitialize(t.handle.db, id);
     const r = await runCli(['worker', String(id), '--time-limit', 'PT2H', ...FAST], { env: env(), cwd: dir });

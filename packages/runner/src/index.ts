@@ -2,6 +2,7 @@
 // call to Slurm.
 
 export { type ResourceReportRow, resourceReport } from './operations/resource-report.js';
+export { describeStall, type StallReport } from './operations/stall-report.js';
 export {
   type SubmitResult,
   submitWorkflow,
