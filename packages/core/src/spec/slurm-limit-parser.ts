@@ -231,10 +231,13 @@ export function slurmLimits(s: ResolvedSlurmScheduler, defaults: Readonly<Record
     if (gpus?.value === 0) gpus = null;
   }
 
+  // Cpus only when the scheduler says how many each task gets: ntasks_per_node alone is a task
+  // layout (MPI ranks), and a site that allocates whole nodes gives each node all its cpus
+  // anyway (torc's own examples pair ntasks_per_node 1 with 4-cpu jobs).
   let cpus: SlurmLimit | null = null;
   const tasks = options.get('ntasks-per-node');
   const perTask = options.get('cpus-per-task');
-  if ((tasks || perTask) && !has(OPEN_CPUS)) {
+  if (perTask && !has(OPEN_CPUS)) {
     const t = tasks ? largest(tasks, count) : 1;
     const c = perTask ? largest(perTask, count) : 1;
     const text = [said('ntasks-per-node', 'ntasks_per_node'), said('cpus-per-task')].filter(Boolean).join(', ');
