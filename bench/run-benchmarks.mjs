@@ -17,6 +17,7 @@ import { figure as fanIn } from './figures/fan-in-figure.mjs';
 import { figure as inspection } from './figures/inspection-at-scale-figure.mjs';
 import { figure as latency } from './figures/latency-figure.mjs';
 import { figure as listeners } from './figures/many-listeners-figure.mjs';
+import { figure as monitoring } from './figures/monitoring-overhead-figure.mjs';
 import { figure as resources } from './figures/resource-claiming-figure.mjs';
 import { figure as triggers } from './figures/trigger-overhead-figure.mjs';
 import { DatabaseFactory } from './lib/bench-database.mjs';
@@ -38,6 +39,7 @@ const FIGURES = [
   listeners,
   fanIn,
   cascade,
+  monitoring,
 ];
 
 const args = parseBenchArgs(process.argv.slice(2));
