@@ -8,6 +8,7 @@ import { registerJobsCommands } from './jobs-commands.js';
 import { registerReportsCommands } from './reports-commands.js';
 import { registerResultsCommands } from './results-commands.js';
 import { registerRunCommand } from './run-command.js';
+import { registerServerCommand } from './server-command.js';
 import { registerSlurmCommands } from './slurm-commands.js';
 import { registerSubmitCommand } from './submit-command.js';
 import { registerWorkerCommand } from './worker-command.js';
@@ -23,6 +24,7 @@ const program = new Command('sluice')
 registerAdminCommands(program);
 registerDbCommands(program);
 registerRunCommand(program);
+registerServerCommand(program);
 registerSlurmCommands(program);
 registerSubmitCommand(program);
 registerWorkerCommand(program);
