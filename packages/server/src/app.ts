@@ -1,51 +1,77 @@
-import {
-  isSluiceError,
-  JOB_STATUSES,
-  jobsList,
-  type SluiceDb,
-  toSluiceError,
-  workflowsGet,
-  workflowsList,
-} from '@sluice/core';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { SluiceDb } from '@sluice/core';
+import { commandLineSlurm, type SlurmClient } from '@sluice/runner';
+import Fastify from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { ApiContext } from './api-context.js';
+import { apiPlugin } from './api-plugin.js';
+import { EventStreamHub } from './event-stream-hub.js';
+import { healthPlugin } from './health-plugin.js';
+import { swaggerOptions } from './openapi-document.js';
+import { notFoundProblem, sendProblem, toProblem } from './problem-details.js';
+import { swaggerUiLogo, swaggerUiStaticDir } from './swagger-ui-assets.js';
 
 export interface BuildAppOptions {
+  /** the server's connection: on a site, a role that is a member of sluice_server */
   db: SluiceDb;
+  /** what cancel scancels with (default: Slurm's commands on PATH) */
+  slurm?: SlurmClient;
+  /** where errors the client does not see in full go (5xx, event stream trouble) */
+  log?: (message: string) => void;
+  /** fastify's own request logging */
   logger?: boolean;
+  /** the event streams' timings (EventStreamHubOptions) */
+  events?: { pollIntervalMs?: number; heartbeatIntervalMs?: number; reauthenticateMs?: number; maxHoldMs?: number };
 }
 
-export const WorkflowParams = z.object({ id: z.coerce.number().int().positive() });
-export type WorkflowParams = z.infer<typeof WorkflowParams>;
-export const JobsQuery = z.object({ status: z.enum(JOB_STATUSES).optional() });
-export type JobsQuery = z.infer<typeof JobsQuery>;
+export const API_PREFIX = '/api/v1';
 
-/** The read-only HTTP API. Built apart from `listen` so that tests drive it with inject(). */
-export function buildApp(opts: BuildAppOptions): FastifyInstance {
-  const app = Fastify({ logger: opts.logger ?? false });
-  const { db } = opts.db;
+const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
 
-  app.setErrorHandler((error, _req, reply) => {
-    const e = toSluiceError(error);
-    if (isSluiceError(e)) return reply.status(e.httpStatus).send({ code: e.code, message: e.message });
-    if (error instanceof z.ZodError) {
-      const issue = error.issues[0];
-      return reply
-        .status(400)
-        .send({ code: 'USAGE', message: `${issue?.path.join('.') || 'request'}: ${issue?.message ?? 'invalid'}` });
-    }
-    app.log.error(error);
-    return reply.status(500).send({ code: 'SLUICE_INTERNAL', message: 'internal error' });
+/**
+ * The HTTP API, built apart from `listen` so that tests drive it with inject(). Closing the app
+ * ends the event streams and the LISTEN connection; the caller closes `db`.
+ */
+export function buildApp(opts: BuildAppOptions) {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: JSON_BODY_LIMIT_BYTES,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  const log = opts.log ?? (() => {});
+  const hub = new EventStreamHub({ handle: opts.db, log, ...opts.events });
+  const ctx: ApiContext = { handle: opts.db, slurm: opts.slurm ?? commandLineSlurm, hub };
+
+  app.setErrorHandler((error, req, reply) => {
+    const { problem, internal } = toProblem(error, req.routeOptions.bodyLimit);
+    if (internal) log(`${req.method} ${req.url.split('?')[0]}: ${error instanceof Error ? error.stack : error}`);
+    return sendProblem(reply, problem);
   });
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, notFoundProblem(req)));
 
-  app.get('/health', async () => ({ ok: true }));
-  app.get('/workflows', async () => workflowsList(db));
-  app.get('/workflows/:id', async (req) => workflowsGet(db, WorkflowParams.parse(req.params).id));
-  app.get('/workflows/:id/jobs', async (req) => {
-    const { id } = WorkflowParams.parse(req.params);
-    const { status } = JobsQuery.parse(req.query);
-    await workflowsGet(db, id);
-    return jobsList(db, id, status);
+  app.register(swagger, swaggerOptions);
+  const staticDir = swaggerUiStaticDir();
+  app.register(swaggerUi, { routePrefix: '/docs', baseDir: staticDir, logo: swaggerUiLogo(staticDir) });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.register(healthPlugin, { ctx });
+  app.register(apiPlugin, { ctx, prefix: API_PREFIX });
+
+  // Streams never end by themselves: end them before the server waits for its connections. A
+  // request in flight is finished, on a connection that then closes (kept alive, it would hold
+  // the server open until the keep-alive timeout).
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    hub.endStreams();
   });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+  app.addHook('onClose', async () => hub.close());
   return app;
 }
+
+export type SluiceApp = ReturnType<typeof buildApp>;
