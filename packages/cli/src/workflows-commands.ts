@@ -18,7 +18,9 @@ import {
 } from '@sluice/runner';
 import type { Command } from 'commander';
 import { globals, withDatabase, withWorkflow, workflowIdArg } from './cli-context.js';
+import { parsePageFlags, type RawPageFlags } from './cli-options.js';
 import { printJson, printTable } from './output-format.js';
+import { printPagedList } from './paged-output.js';
 
 const stateOf = (w: { is_canceled: boolean; is_complete: boolean; run_id: number }) =>
   w.is_canceled ? 'canceled' : w.is_complete ? 'complete' : w.run_id > 0 ? 'active' : 'new';
@@ -39,17 +41,36 @@ export function registerWorkflowsCommands(program: Command): void {
     });
 
   wf.command('list')
-    .description('list workflows')
-    .option('--json', 'machine output')
-    .action(async (_o, cmd: Command) => {
+    .description("list workflows (yours; an admin sees everyone's), in id order")
+    .option('--limit <n>', 'at most n workflows (default: all with --json, 100 otherwise)')
+    .option('--after <workflow-id>', 'only workflows with a higher id: the next page')
+    .option('--json', 'machine output (one JSON array, streamed)')
+    .action(async (o: RawPageFlags, cmd: Command) => {
       const g = globals(cmd);
-      const rows = await withDatabase(g, (h) => workflowsList(h.db));
-      if (g.json) printJson(rows.map(toWorkflowStatus));
-      else
-        printTable(
-          rows.map((w) => ({ ...w, state: stateOf(w), done: `${w.num_jobs - w.unfinished_jobs}/${w.num_jobs}` })),
-          ['id', 'name', 'owner_role', 'state', 'done', 'running', 'failed', 'created_at'],
-        );
+      const page = parsePageFlags(o);
+      await withDatabase(g, (h) =>
+        g.json
+          ? printPagedList(async (p) => (await workflowsList(h.db, p)).map(toWorkflowStatus), {
+              json: true,
+              page,
+              noun: 'workflows',
+              columns: ['id'],
+            })
+          : printPagedList(
+              async (p) =>
+                (await workflowsList(h.db, p)).map((w) => ({
+                  ...w,
+                  state: stateOf(w),
+                  done: `${w.num_jobs - w.unfinished_jobs}/${w.num_jobs}`,
+                })),
+              {
+                json: false,
+                page,
+                noun: 'workflows',
+                columns: ['id', 'name', 'owner_role', 'state', 'done', 'running', 'failed', 'created_at'],
+              },
+            ),
+      );
     });
 
   wf.command('status <workflow-id>')

@@ -107,6 +107,10 @@ export const WorkflowStatus = named(
   'What `sluice workflows status --json` prints: the summary after silent workers are declared lost, and why the workflow stalls',
   WorkflowSummary.extend({
     stalled: z.string().nullable().describe('why the workflow cannot go on, or null'),
+    waiting: z
+      .string()
+      .nullable()
+      .describe("what the ready jobs wait for (queued or running allocations, with Slurm's state), or null"),
   }),
 );
 export type WorkflowStatus = z.infer<typeof WorkflowStatus>;

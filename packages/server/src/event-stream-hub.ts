@@ -231,7 +231,7 @@ export class EventStreamHub {
       if (!visible) return null;
       // First the writers, then the events: the events' snapshot is taken after (read committed).
       const state = await readWriterState(trx);
-      const events = await eventsList(trx, sub.workflowId, sub.lastId, BATCH);
+      const events = await eventsList(trx, sub.workflowId, { after: sub.lastId, limit: BATCH });
       return { events, state };
     });
   }

@@ -5,9 +5,11 @@ import {
   eventsList,
   type JobListRow,
   type JobStatus,
-  type resultsList,
+  jobsList,
+  resultsList,
   SluiceError,
   type WorkflowSummaryRow,
+  workflowsList,
 } from '@sluice/core';
 
 export type ResultRow = Awaited<ReturnType<typeof resultsList>>[number];
@@ -39,14 +41,7 @@ export async function workflowsAssertVisible(db: Db, id: number): Promise<void> 
 }
 
 export async function workflowsPage(db: Db, p: PageRequest): Promise<Page<WorkflowSummaryRow>> {
-  const rows = await db
-    .selectFrom('sluice.workflow_summary')
-    .selectAll()
-    .where('id', '>', p.after)
-    .orderBy('id')
-    .limit(p.limit + 1)
-    .execute();
-  return pageOf(rows as WorkflowSummaryRow[], p.limit);
+  return pageOf(await workflowsList(db, { after: p.after, limit: p.limit + 1 }), p.limit);
 }
 
 /** jobsList's rows, a page at a time. */
@@ -56,77 +51,16 @@ export async function jobsPage(
   p: PageRequest & { status?: JobStatus | undefined },
 ): Promise<Page<JobListRow>> {
   await workflowsAssertVisible(db, workflowId);
-  let q = db
-    .selectFrom('sluice.jobs as j')
-    .leftJoinLateral(
-      (eb) =>
-        eb
-          .selectFrom('sluice.results as r')
-          .select(['r.return_code', 'r.exec_time_s'])
-          .whereRef('r.job_id', '=', 'j.id')
-          .whereRef('r.attempt', '=', 'j.attempt')
-          .orderBy('r.id', 'desc')
-          .limit(1)
-          .as('r'),
-      (join) => join.onTrue(),
-    )
-    .select([
-      'j.id',
-      'j.name',
-      'j.status',
-      'j.command',
-      'j.worker_id',
-      'j.attempt',
-      'j.attempt_id',
-      'r.return_code',
-      'r.exec_time_s',
-    ])
-    .where('j.workflow_id', '=', workflowId)
-    .where('j.id', '>', p.after);
-  if (p.status) q = q.where('j.status', '=', p.status);
-  const rows = (await q
-    .orderBy('j.id')
-    .limit(p.limit + 1)
-    .execute()) as JobListRow[];
-  return pageOf(rows, p.limit);
+  return pageOf(await jobsList(db, workflowId, p.status, { after: p.after, limit: p.limit + 1 }), p.limit);
 }
 
 /** resultsList's rows, a page at a time. */
 export async function resultsPage(db: Db, workflowId: number, p: PageRequest): Promise<Page<ResultRow>> {
   await workflowsAssertVisible(db, workflowId);
-  const rows = await db
-    .selectFrom('sluice.results as r')
-    .innerJoin('sluice.jobs as j', 'j.id', 'r.job_id')
-    .select([
-      'r.id',
-      'r.job_id',
-      'j.name as job_name',
-      'r.worker_id',
-      'r.run_id',
-      'r.attempt',
-      'r.attempt_id',
-      'r.status',
-      'r.return_code',
-      'r.started_at',
-      'r.completed_at',
-      'r.exec_time_s',
-      'r.message',
-      'r.stdout_path',
-      'r.stderr_path',
-      'r.peak_memory_bytes',
-      'r.avg_memory_bytes',
-      'r.peak_cpu_percent',
-      'r.avg_cpu_percent',
-    ])
-    .where('r.workflow_id', '=', workflowId)
-    .where('r.id', '>', p.after)
-    .orderBy('r.id')
-    .limit(p.limit + 1)
-    .execute();
-  return pageOf(rows, p.limit);
+  return pageOf(await resultsList(db, workflowId, { after: p.after, limit: p.limit + 1 }), p.limit);
 }
 
 export async function eventsPage(db: Db, workflowId: number, p: PageRequest): Promise<Page<EventRow>> {
   await workflowsAssertVisible(db, workflowId);
-  return pageOf(await eventsList(db, workflowId, p.after, p.limit + 1), p.limit);
+  return pageOf(await eventsList(db, workflowId, { after: p.after, limit: p.limit + 1 }), p.limit);
 }

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { SluiceError } from '../errors.js';
-import type { Db, WorkflowSummaryRow } from './row-types.js';
+import type { Db, PageRequest, WorkflowSummaryRow } from './row-types.js';
 
 export async function workflowsGet(db: Db, id: number): Promise<WorkflowSummaryRow> {
   const row = await db.selectFrom('sluice.workflow_summary').selectAll().where('id', '=', id).executeTakeFirst();
@@ -32,8 +32,12 @@ export async function workflowsGetState(db: Db, id: number): Promise<WorkflowSta
   return row;
 }
 
-export async function workflowsList(db: Db): Promise<WorkflowSummaryRow[]> {
-  return (await db.selectFrom('sluice.workflow_summary').selectAll().orderBy('id').execute()) as WorkflowSummaryRow[];
+/** The workflows the connected role may see, in id order, one page at a time (all when `page` is empty). */
+export async function workflowsList(db: Db, page: PageRequest = {}): Promise<WorkflowSummaryRow[]> {
+  let q = db.selectFrom('sluice.workflow_summary').selectAll();
+  if (page.after !== undefined) q = q.where('id', '>', page.after);
+  if (page.limit !== undefined) q = q.limit(page.limit);
+  return (await q.orderBy('id').execute()) as WorkflowSummaryRow[];
 }
 
 async function callInt(db: Db, query: ReturnType<typeof sql<{ n: number }>>): Promise<number> {
