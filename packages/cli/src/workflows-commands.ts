@@ -29,7 +29,7 @@ export function registerWorkflowsCommands(program: Command): void {
   const wf = program.command('workflows').description('create, inspect and change workflows');
 
   wf.command('create <spec>')
-    .description('create a workflow from a YAML or JSON spec (not initialized)')
+    .description('create a workflow from a YAML, JSON, JSON5 or KDL spec (not initialized)')
     .option('--json', 'machine output')
     .action(async (specPath: string, _o, cmd: Command) => {
       const g = globals(cmd);
