@@ -1,7 +1,6 @@
 import type { WorkflowStallFacts } from '@sluice/core';
+import { type AllocationInSlurm, describeStall } from '@sluice/runner';
 import { describe, expect, it } from 'vitest';
-import { describeStall } from '../../packages/runner/src/operations/stall-report.js';
-import type { AllocationInSlurm } from '../../packages/runner/src/slurm/allocation-reconciler.js';
 
 // What `workflows status` says from the stall facts and Slurm's view of the allocations. The
 // facts come from the database in test/engine/lifecycle.test.ts and the Slurm side from a real

@@ -3,13 +3,14 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type JobSample,
   JobSupervisor,
+  locateSupervisorScript,
+  SUPERVISOR_SCRIPT,
   type SupervisedJobSpec,
-} from '../../packages/runner/src/worker/job-supervisor.js';
-import { locateSupervisorScript, SUPERVISOR_SCRIPT } from '../../packages/runner/src/worker/supervisor-script.js';
+  type SupervisorSample,
+} from '@sluice/runner';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, REPO_ROOT, runCli, waitFor } from '../support/cli-runner.js';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'sluice-supervisor-'));
@@ -194,8 +195,8 @@ describe('JobSupervisor', { timeout: 120_000 }, () => {
   });
 
   it("samples a job's memory, CPU and processes", async () => {
-    const samples = (job: { onSample?: (s: JobSample) => void }) => {
-      const seen: JobSample[] = [];
+    const samples = (job: { onSample?: (s: SupervisorSample) => void }) => {
+      const seen: SupervisorSample[] = [];
       job.onSample = (s) => seen.push(s);
       return seen;
     };

@@ -41,6 +41,16 @@ export {
   type SlurmJobState,
   type SubmitPolicy,
 } from './slurm/slurm-client.js';
+// The job supervisor is public so that other launchers (and the tests) run jobs exactly as a worker does.
+export {
+  type JobExit,
+  type JobSample as SupervisorSample,
+  JobSupervisor,
+  type JobSupervisorOptions,
+  type SupervisedJob,
+  type SupervisedJobSpec,
+} from './worker/job-supervisor.js';
+export { locateSupervisorScript, SUPERVISOR_SCRIPT } from './worker/supervisor-script.js';
 export { WAKE_MODES, type WakeMode } from './worker/wake-sources.js';
 export {
   Worker,

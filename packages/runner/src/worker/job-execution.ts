@@ -3,6 +3,11 @@ import path from 'node:path';
 import type { FinishedJobStatus, JobRow, JobSample, JobUsage } from '@sluice/core';
 import type { JobExit, JobSupervisor, SupervisedJob } from './job-supervisor.js';
 
+/** Signals that stop a whole Slurm step or terminal session: the worker usually gets them too. */
+const STOP_SIGNALS: ReadonlySet<string> = new Set(['SIGTERM', 'SIGINT', 'SIGHUP']);
+/** How long a job killed by one of those waits for its worker's own stop before it counts as failed. */
+const STOP_WAIT_MS = 500;
+
 /** How a worker samples its jobs (the workflow's resource_monitor), or null when it does not. */
 export interface SamplingPlan {
   intervalMs: number;
@@ -72,9 +77,19 @@ export class JobExecutionRun {
   current: SupervisedJob | null = null;
   readonly stdoutPath: string;
   readonly stderrPath: string;
-  /** set when the worker stops the job itself: the status to record instead of exit-code based */
-  stopAs: 'terminated' | 'canceled' | null = null;
+  private stopStatus: 'terminated' | 'canceled' | null = null;
+  private stopArrived: (() => void) | null = null;
   private readonly samples: JobSample[] = [];
+
+  /** set when the worker stops the job itself: the status to record instead of exit-code based */
+  get stopAs(): 'terminated' | 'canceled' | null {
+    return this.stopStatus;
+  }
+
+  set stopAs(status: 'terminated' | 'canceled' | null) {
+    this.stopStatus = status;
+    if (status !== null) this.stopArrived?.();
+  }
 
   constructor(
     readonly job: JobRow,
@@ -83,6 +98,20 @@ export class JobExecutionRun {
     const base = logBase(job, ctx.outputDir);
     this.stdoutPath = `${base}.o`;
     this.stderrPath = `${base}.e`;
+  }
+
+  /** Resolves when the worker stops this job, or after `ms`, whichever comes first. */
+  private stopWithin(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.stopArrived = null;
+        resolve();
+      }
+      this.stopArrived = done;
+    });
   }
 
   kill(signal: 'SIGTERM' | 'SIGKILL'): void {
@@ -144,6 +173,10 @@ export class JobExecutionRun {
 
   private async outcome(exit: JobExit, recoveryProblem: string | null, retryable: boolean): Promise<ExecutionOutcome> {
     const job = this.job;
+    // scancel, a node shutdown or a ^C in the terminal signals the job and its worker alike, and
+    // the job may die first: give the worker's own stop a moment to arrive, so that the job is
+    // recorded as the stop it was (terminated), not as a failure of its own.
+    if (this.stopAs === null && exit.signal && STOP_SIGNALS.has(exit.signal)) await this.stopWithin(STOP_WAIT_MS);
     const usage = summarize(this.samples);
     // A job whose supervisor died was killed with it: its own outcome is unknown.
     const status: FinishedJobStatus =
