@@ -48,6 +48,9 @@ export class Worker {
   private sampling: SamplingPlan | null = null;
   private idleSince = Date.now();
   private stopReason: WorkerExitReason | null = null;
+  /** resolves once a stop is asked for, so that a query hanging on a dead connection cannot hold the loop */
+  private readonly stopAsked: Promise<false>;
+  private markStopAsked: () => void = () => {};
   /** when the worker, stopping, stops retrying writes (0: not stopping) */
   private writeDeadline = 0;
   private workflowChanged = true;
@@ -68,6 +71,9 @@ export class Worker {
       numNodes: options.numNodes ?? machine.numNodes,
     };
     this.log = options.log ?? (() => {});
+    this.stopAsked = new Promise((resolve) => {
+      this.markStopAsked = () => resolve(false);
+    });
     // One connection for claims, completions and actions, which batch through it; with --wake
     // listen the listener holds the other (and carries the heartbeat).
     this.handle = openPool(options.url, { max: 1, applicationName: 'sluice-worker' });
@@ -142,6 +148,7 @@ export class Worker {
   /** Asks the worker to stop claiming, terminate its jobs and leave (SIGTERM/SIGINT). The first reason stays. */
   requestStop(reason: WorkerExitReason = 'signal'): void {
     if (this.stopReason === null) this.stopReason = reason;
+    this.markStopAsked();
     this.wake.signal();
   }
 
@@ -241,6 +248,7 @@ export class Worker {
   /** The worker can no longer show it is alive: it stops everything now, before anyone runs its jobs elsewhere. */
   private fence(): void {
     this.stopReason = 'fenced';
+    this.markStopAsked();
     this.jobs.killAll();
     this.actions.close();
     this.wake.signal();
@@ -252,16 +260,21 @@ export class Worker {
       try {
         // The database may be restarting: keep the jobs running, retry with backoff, and give
         // up only after a long outage. The tables will say what happened meanwhile.
-        busy = await retryWithBackoff(() => this.step(), {
-          giveUpAfterMs: this.opts.databaseOutageMs,
-          shouldStop: () => this.stopReason !== null,
-          onRetry: (e, delayMs) => {
-            this.log('warn', `database error, retrying in ${delayMs} ms: ${errMsg(e)}`);
-            this.workflowChanged = true;
-            this.actionsMaybePending = true;
-            this.mustReconcile = true;
-          },
-        });
+        // A step waiting on a connection that went silent (a cut network answers nothing, it
+        // does not fail) is left behind once a stop is asked for: draining must not wait on it.
+        busy = await Promise.race([
+          this.stopAsked,
+          retryWithBackoff(() => this.step(), {
+            giveUpAfterMs: this.opts.databaseOutageMs,
+            shouldStop: () => this.stopReason !== null,
+            onRetry: (e, delayMs) => {
+              this.log('warn', `database error, retrying in ${delayMs} ms: ${errMsg(e)}`);
+              this.workflowChanged = true;
+              this.actionsMaybePending = true;
+              this.mustReconcile = true;
+            },
+          }),
+        ]);
       } catch (e) {
         if (this.stopReason !== null) break;
         this.log('error', `giving up after ${this.opts.databaseOutageMs / 1000} s of database errors: ${errMsg(e)}`);
@@ -309,6 +322,9 @@ export class Worker {
     }
     if (!this.supervisor) await this.startSupervisor();
     const claimed = await this.claims.claim();
+    // A claim that answers after the stop was asked for is left to workers_stop (or the reap),
+    // which ends its jobs terminated: nothing starts on a stopping worker.
+    if (this.stopReason !== null) return false;
     if (claimed.length > 0) {
       this.jobs.start(claimed);
       return true;
