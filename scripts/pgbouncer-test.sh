@@ -179,7 +179,11 @@ log_pooler_errors = 1
 stats_period = 60
 EOF
   # pgbouncer runs as postgres when we are root: it must be able to write its pid file and log.
-  if [ "$(id -u)" = 0 ]; then chown -R postgres "$dir"; fi
+  if [ "$(id -u)" = 0 ]; then
+    chown -R postgres "$dir"
+    runuser -u postgres -- test -w "$dir" ||
+      die "user postgres cannot reach $dir (a parent directory is not searchable by it)"
+  fi
   chmod 0700 "$dir"
   local extra=()
   [ "$(id -u)" = 0 ] && extra=(-u postgres)
