@@ -139,6 +139,42 @@ describe('GET /workflows/{id}/events/stream', () => {
     }
   });
 
+  it('sends wake frames, without ids, for the workflow’s notifications when asked (?wake=true)', async () => {
+    const wf = (await api('dana', 'POST', '/workflows', yamlSpec('woken'))).json().id;
+    const woken = await stream(wf, site.users.dana!.auth, '?wake=true');
+    const plain = await stream(wf, site.users.dana!.auth);
+    try {
+      await eventOf(woken, 'workflow_created');
+      await eventOf(plain, 'workflow_created');
+      expect(woken.frames.some((f) => f.event === 'wake')).toBe(false);
+      // Initializing notifies the workflow-state channel and, with ready jobs, the jobs-ready one.
+      expect((await api('dana', 'POST', `/workflows/${wf}/initialize`)).statusCode).toBe(200);
+      await eventOf(woken, 'workflow_initialized');
+      await eventOf(plain, 'workflow_initialized');
+      const wakes = await waitFor('two wake frames', async () => {
+        const w = woken.frames.filter((f) => f.event === 'wake');
+        return w.length >= 2 && w;
+      });
+      expect(wakes.every((f) => f.id === undefined)).toBe(true);
+      expect(wakes.map((f) => JSON.parse(f.data as string).channel).sort()).toEqual([
+        'sluice_jobs_ready',
+        'sluice_workflow_state',
+      ]);
+      expect(plain.frames.some((f) => f.event === 'wake')).toBe(false);
+      // Another workflow's notification wakes its own streams (all in the same turn), not this one.
+      const other = (await api('dana', 'POST', '/workflows', yamlSpec('other'))).json().id;
+      const watcher = await stream(other, site.users.dana!.auth, '?wake=true');
+      await eventOf(watcher, 'workflow_created');
+      expect((await api('dana', 'POST', `/workflows/${other}/initialize`)).statusCode).toBe(200);
+      await waitFor('the other workflow’s wake frame', async () => watcher.frames.some((f) => f.event === 'wake'));
+      watcher.close();
+      expect(woken.frames.filter((f) => f.event === 'wake')).toHaveLength(2);
+    } finally {
+      woken.close();
+      plain.close();
+    }
+  });
+
   it('answers 404 for another user’s workflow and 401 without a token', async () => {
     const theirs = await stream(id, site.users.erin!.auth);
     expect(theirs.status).toBe(404);

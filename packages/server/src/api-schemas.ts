@@ -271,6 +271,15 @@ export const EventStreamQuery = z.object({
     .max(MAX_ID)
     .optional()
     .describe('start after this event id (the Last-Event-ID header wins when both are given)'),
+  wake: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .describe(
+      'also send `event: wake` frames, without an id, the moment the database notifies one of the ' +
+        'workflow’s channels (data: {"channel": name, or null after the server reconnected}); ' +
+        '`sluice worker --wake sse` waits on these',
+    ),
 });
 export type EventStreamQuery = z.infer<typeof EventStreamQuery>;
 

@@ -16,6 +16,13 @@ export type EventRow = Awaited<ReturnType<typeof eventsList>>[number];
 
 export const frame = (e: EventRow) => `id: ${e.id}\nevent: ${e.kind}\ndata: ${JSON.stringify(e)}\n\n`;
 
+/**
+ * A notification of the workflow's channel, sent before its events are read: no id, so that
+ * Last-Event-ID stays the last event's. The channel names what changed (jobs ready, actions
+ * pending, the workflow's state); null after the server's LISTEN connection came back.
+ */
+export const wakeFrame = (channel: string | null) => `event: wake\ndata: ${JSON.stringify({ channel })}\n\n`;
+
 export function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {

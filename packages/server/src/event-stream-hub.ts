@@ -7,7 +7,7 @@ import {
   type SluiceDb,
 } from '@sluice/core';
 import { type Hold, readWriterState, releaseUpTo, type WriterState } from './event-order-guard.js';
-import { drained, type EventRow, frame } from './event-stream-frames.js';
+import { drained, type EventRow, frame, wakeFrame } from './event-stream-frames.js';
 import { setLocalRole } from './user-transaction.js';
 
 export interface EventStreamHubOptions {
@@ -30,6 +30,8 @@ export interface EventStreamStart {
   /** the last event id the client has: the stream sends those after it */
   afterId: number;
   res: ServerResponse;
+  /** send wake frames (?wake=true) */
+  wake?: boolean;
 }
 
 interface Subscriber {
@@ -38,6 +40,7 @@ interface Subscriber {
   role: string;
   lastId: number;
   res: ServerResponse;
+  wake: boolean;
   authenticatedAt: number;
   reading: boolean;
   again: boolean;
@@ -96,6 +99,7 @@ export class EventStreamHub {
       role: start.role,
       lastId: start.afterId,
       res: start.res,
+      wake: start.wake ?? false,
       authenticatedAt: Date.now(),
       reading: false,
       again: false,
@@ -148,7 +152,13 @@ export class EventStreamHub {
 
   private onNotify(n: Notification | null): void {
     // null: (re)connected, notifications may have been missed.
-    for (const sub of this.subscribers) if (n === null || sub.workflowId === n.workflowId) void this.read(sub);
+    for (const sub of this.subscribers) {
+      if (n !== null && sub.workflowId !== n.workflowId) continue;
+      // A waking worker needs no event, only the news: at once, not after the events' read
+      // (which may hold them back for writers to finish) nor after every event of a batch.
+      if (sub.wake && !sub.closed) sub.res.write(wakeFrame(n?.channel ?? null));
+      void this.read(sub);
+    }
   }
 
   private readAll(): void {

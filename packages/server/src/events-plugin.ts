@@ -33,7 +33,8 @@ export const eventsPlugin: FastifyPluginAsyncZod<ApiPluginOptions> = async (app,
         description:
           'text/event-stream: each event is `id:` (the event id), `event:` (its kind) and `data:` (the Event as ' +
           'JSON). Resumes after the Last-Event-ID header, or after ?after=; from the first event otherwise. ' +
-          'Comment lines every 15 s keep the connection alive. The stream ends when the workflow is deleted.',
+          'Comment lines every 15 s keep the connection alive. The stream ends when the workflow is deleted. ' +
+          'With ?wake=true, `event: wake` frames (no id) say at once that the workflow’s channel was notified.',
         params: WorkflowParams,
         querystring: EventStreamQuery,
         headers: EventStreamHeaders,
@@ -52,7 +53,7 @@ export const eventsPlugin: FastifyPluginAsyncZod<ApiPluginOptions> = async (app,
       const afterId = header !== undefined ? Number(header) : (req.query.after ?? 0);
       reply.hijack();
       startEventStream(reply.raw);
-      ctx.hub.subscribe({ workflowId: req.params.id, token, role, afterId, res: reply.raw });
+      ctx.hub.subscribe({ workflowId: req.params.id, token, role, afterId, res: reply.raw, wake: req.query.wake });
     },
   );
 };

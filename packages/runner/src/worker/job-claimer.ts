@@ -86,16 +86,28 @@ export class JobClaimer {
     const db = c.handle.db;
     await workersReap(db, c.workflowId);
     if (await actionsClaimable(db, c.workerId(), MAIN_LOOP_TRIGGER_TYPES)) return 'action-pending';
-    const wf = await workflowsGetState(db, c.workflowId);
+    const r = c.resources;
+    // The counts and the runnable check from one snapshot: read apart, another worker's
+    // completion between them (no job active yet) and its claim of the job that completion
+    // made ready (no job runnable any more) looked like nothing left for this worker.
+    const { wf, runnable } = await db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (trx) => {
+        const wf = await workflowsGetState(trx, c.workflowId);
+        if (wf.is_canceled || (wf.run_id > 0 && wf.unfinished_jobs === 0)) return { wf, runnable: false };
+        const runnable = await jobsAnyRunnable(
+          trx,
+          c.workerId(),
+          c.maxParallelJobs
+            ? null
+            : { cpus: r.numCpus, memoryBytes: r.memoryBytes, gpus: r.numGpus, nodes: r.numNodes },
+          this.remainingSeconds(),
+        );
+        return { wf, runnable };
+      });
     if (wf.is_canceled) return 'canceled';
     if (wf.run_id > 0 && wf.unfinished_jobs === 0) return 'complete';
-    const r = c.resources;
-    const runnable = await jobsAnyRunnable(
-      db,
-      c.workerId(),
-      c.maxParallelJobs ? null : { cpus: r.numCpus, memoryBytes: r.memoryBytes, gpus: r.numGpus, nodes: r.numNodes },
-      this.remainingSeconds(),
-    );
     // An allocation leaves as soon as nothing left could run on it, so as not to hold nodes;
     // a plain worker waits for jobs running elsewhere, whose dependents may fit it.
     if (!runnable && (c.inAllocation || wf.active_jobs === 0)) {

@@ -72,12 +72,13 @@ class ListenWakeSource implements WakeSource {
   }
 }
 
-/** Events that say work may be there: what the LISTEN channels would have said. */
+/**
+ * Events that say something changed besides the wake frames: rare ones. Jobs becoming ready are
+ * the wake frames' alone: waking on every job_finished made each of N idle workers claim after
+ * each of the N others' completions (N^2 claims; with 150 workers their claims queued in the
+ * pooler until heartbeats, behind them on the one connection, ran out of time).
+ */
 const EVENT_HINTS: Record<string, Channel> = {
-  job_finished: CHANNELS.jobsReady,
-  job_requeued: CHANNELS.jobsReady,
-  job_retried: CHANNELS.jobsReady,
-  action_finished: CHANNELS.jobsReady,
   action_pending: CHANNELS.actionsPending,
   workflow_initialized: CHANNELS.workflowState,
   workflow_reinitialized: CHANNELS.workflowState,
@@ -129,6 +130,8 @@ class SseWakeSource implements WakeSource {
 
   private async stream(): Promise<void> {
     const url = new URL(`/api/v1/workflows/${this.o.workflowId}/events/stream`, this.o.serverUrl);
+    // Wake frames: the server relays its LISTEN connection's notifications of the workflow.
+    url.searchParams.set('wake', 'true');
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (this.o.apiToken) headers.authorization = `Bearer ${this.o.apiToken}`;
     if (this.lastEventId) headers['last-event-id'] = this.lastEventId;
@@ -145,13 +148,31 @@ class SseWakeSource implements WakeSource {
         const message = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         let kind = 'message';
+        let data = '';
         for (const line of message.split('\n')) {
           if (line.startsWith('id:')) this.lastEventId = line.slice(3).trim();
           else if (line.startsWith('event:')) kind = line.slice(6).trim();
+          else if (line.startsWith('data:')) data += line.slice(5).trim();
+        }
+        if (kind === 'wake') {
+          this.o.onWake(wakeChannel(data));
+          continue;
         }
         const hint = EVENT_HINTS[kind];
         if (hint) this.o.onWake(hint);
       }
     }
+  }
+}
+
+const KNOWN_CHANNELS = new Set<string>(Object.values(CHANNELS));
+
+/** The channel of a wake frame; null (anything may have changed) when it names none we know. */
+function wakeChannel(data: string): WakeHint {
+  try {
+    const channel = (JSON.parse(data) as { channel?: unknown }).channel;
+    return typeof channel === 'string' && KNOWN_CHANNELS.has(channel) ? (channel as Channel) : null;
+  } catch {
+    return null;
   }
 }
