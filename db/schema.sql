@@ -478,6 +478,7 @@ CREATE TABLE sluice.jobs (
 
 CREATE FUNCTION sluice.jobs_claim(p_worker_id bigint, p_limit integer, p_use_resources boolean, p_free_cpus integer, p_free_memory_bytes bigint, p_free_gpus integer, p_free_nodes integer, p_max_runtime_seconds bigint) RETURNS SETOF sluice.jobs
     LANGUAGE plpgsql
+    SET enable_sort TO 'off'
     AS $$
 DECLARE
   v_workflow_id bigint;
