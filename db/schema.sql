@@ -737,6 +737,37 @@ BEGIN
 END $$;
 
 --
+-- Name: tables_analyze(text[], bigint[]); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tables_analyze(p_tables text[], p_rows bigint[]) RETURNS text[]
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+  v_table text;
+  v_rows bigint;
+  v_tuples real;
+  v_analyzed text[] := '{}';
+BEGIN
+  FOR v_table, v_rows IN SELECT t, n FROM unnest(p_tables, p_rows) AS u(t, n) ORDER BY t LOOP
+    IF v_table NOT IN ('jobs', 'job_dependencies', 'workflow_actions', 'workflow_action_jobs', 'files',
+                       'user_data', 'job_input_files', 'job_output_files', 'job_input_user_data',
+                       'job_output_user_data') THEN
+      RAISE EXCEPTION 'internal: % is not a table analyzed after bulk writes', v_table
+        USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- reltuples is -1 for a table never analyzed (or vacuumed).
+    SELECT greatest(c.reltuples, 0) INTO v_tuples FROM pg_class c WHERE c.oid = format('sluice.%I', v_table)::regclass;
+    IF v_rows > 50 + 0.1 * v_tuples THEN
+      EXECUTE format('ANALYZE sluice.%I', v_table);
+      v_analyzed := v_analyzed || v_table;
+    END IF;
+  END LOOP;
+  RETURN v_analyzed;
+END $$;
+
+--
 -- Name: tg_events__rearm_allocations(); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
@@ -1637,6 +1668,7 @@ BEGIN
 
   INSERT INTO sluice.events (workflow_id, kind, data)
   VALUES (p_workflow_id, p_kind, jsonb_build_object('run_id', v_wf.run_id + 1, 'jobs', v_moved));
+  PERFORM sluice.tables_analyze(ARRAY['jobs'], ARRAY[v_moved::bigint]);
   PERFORM pg_notify('sluice_workflow_state', p_workflow_id::text);
   RETURN v_wf.run_id + 1;
 END $$;

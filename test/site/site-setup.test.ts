@@ -108,19 +108,22 @@ describe('a site set up as docs/site-guide.md says', () => {
     expect(r?.tables).toBeGreaterThan(20);
   });
 
-  it('has exactly one SECURITY DEFINER function, with a pinned search_path, that only the server may run', async () => {
+  it('has two SECURITY DEFINER functions, with pinned search_paths: the token lookup only the server may run, the ANALYZE after bulk writes users may', async () => {
     const rows = await superuser<{
       fn: string;
       owner: string;
       config: string[];
       public_exec: boolean;
       server: boolean;
+      users: boolean;
     }>(
       `SELECT p.oid::regprocedure::text AS fn, pg_get_userbyid(p.proowner) AS owner, p.proconfig AS config,
               has_function_privilege('public', p.oid, 'EXECUTE') AS public_exec,
-              has_function_privilege('sluice_server', p.oid, 'EXECUTE') AS server
+              has_function_privilege('sluice_server', p.oid, 'EXECUTE') AS server,
+              has_function_privilege('sluice_users', p.oid, 'EXECUTE') AS users
          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-        WHERE n.nspname = 'sluice' AND p.prosecdef`,
+        WHERE n.nspname = 'sluice' AND p.prosecdef
+        ORDER BY 1`,
       dbName,
     );
     expect(rows).toEqual([
@@ -130,6 +133,15 @@ describe('a site set up as docs/site-guide.md says', () => {
         config: ['search_path=pg_catalog, pg_temp'],
         public_exec: false,
         server: true,
+        users: false,
+      },
+      {
+        fn: 'sluice.tables_analyze(text[],bigint[])',
+        owner,
+        config: ['search_path=pg_catalog, pg_temp'],
+        public_exec: false,
+        server: false,
+        users: true,
       },
     ]);
   });

@@ -137,6 +137,7 @@ export async function workflowsCreate(db: Db, wf: ResolvedWorkflow): Promise<num
       ).rows,
     );
 
+    const linkCounts = { job_input_files: 0, job_output_files: 0, job_input_user_data: 0, job_output_user_data: 0 };
     const links = async (
       table: 'job_input_files' | 'job_output_files' | 'job_input_user_data' | 'job_output_user_data',
       column: 'file_id' | 'user_data_id',
@@ -151,6 +152,7 @@ export async function workflowsCreate(db: Db, wf: ResolvedWorkflow): Promise<num
           b.push(lookup(ids, name, column));
         }
       });
+      linkCounts[table] = a.length;
       if (a.length === 0) return;
       await sql`INSERT INTO ${sql.table(`sluice.${table}`)} (job_id, ${sql.ref(column)})
                 SELECT * FROM unnest(${a}::bigint[], ${b}::bigint[])`.execute(trx);
@@ -198,8 +200,30 @@ export async function workflowsCreate(db: Db, wf: ResolvedWorkflow): Promise<num
       .insertInto('sluice.events')
       .values({ workflow_id: workflowId, kind: 'workflow_created', data: JSON.stringify({ jobs: jobs.length }) })
       .execute();
+    await tablesAnalyze(trx, {
+      jobs: jobs.length,
+      job_dependencies: depJob.length,
+      workflow_actions: wf.actions.length,
+      workflow_action_jobs: wf.actions.reduce((n, a) => n + a.jobs.length, 0),
+      files: wf.files.length,
+      user_data: wf.userData.length,
+      job_input_files: linkCounts.job_input_files,
+      job_output_files: linkCounts.job_output_files,
+      job_input_user_data: linkCounts.job_input_user_data,
+      job_output_user_data: linkCounts.job_output_user_data,
+    });
     return workflowId;
   });
+}
+
+/**
+ * Statistics for what creation wrote, before commit (ANALYZE counts the transaction's own rows):
+ * autovacuum may be off or late, and the first claims and the run's start are planned from them.
+ * sluice.tables_analyze skips tables that got few rows for their size.
+ */
+async function tablesAnalyze(trx: Db, rows: Record<string, number>): Promise<void> {
+  const tables = Object.keys(rows);
+  await sql`SELECT sluice.tables_analyze(${tables}::text[], ${tables.map((t) => rows[t])}::bigint[])`.execute(trx);
 }
 
 /** The workflow's failure handlers and their rules; returns name -> id. */
