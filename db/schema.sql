@@ -1448,7 +1448,7 @@ CREATE FUNCTION sluice.workflow_job_counts_add(p_workflow_ids bigint[], p_status
     LANGUAGE sql
     AS $$
   INSERT INTO sluice.workflow_job_counts (workflow_id, shard, status, jobs)
-  SELECT d.workflow_id, (pg_backend_pid() % 8)::smallint, d.status, d.delta
+  SELECT d.workflow_id, (pg_backend_pid() % 32768)::smallint, d.status, d.delta
     FROM unnest(p_workflow_ids, p_statuses, p_deltas) AS d(workflow_id, status, delta)
    WHERE d.delta <> 0
    ORDER BY d.workflow_id, d.status

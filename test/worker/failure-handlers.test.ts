@@ -148,11 +148,13 @@ describe('failure handlers and retries', () => {
     expect(second.code, second.stderr).toBe(0);
     const done = (await results(id)).filter((x) => x.name === 'flaky');
     if (done.some((x) => x.status === 'terminated')) {
-      // The kill caught attempt 2 already running: it ended terminated, like any job of a dead
-      // worker; the retry itself was not lost.
+      // The kill caught a retry already running (attempt 2, or attempt 3 when attempt 2 had
+      // failed by then): it ended terminated, like any job of a dead worker; no retry was lost.
+      const last = done.length;
+      expect(last === 2 || last === 3, JSON.stringify(done)).toBe(true);
       expect(done.map((x) => [x.attempt_id, x.status])).toEqual([
-        [1, 'failed'],
-        [2, 'terminated'],
+        ...Array.from({ length: last - 1 }, (_, i) => [i + 1, 'failed']),
+        [last, 'terminated'],
       ]);
       return;
     }
