@@ -45,6 +45,7 @@ const ROUTES: [string, string, string | null][] = [
   ['get', '/api/v1/workflows/{id}/actions', 'ActionList'],
   ['get', '/api/v1/workflows/{id}/events', 'EventPage'],
   ['get', '/api/v1/workflows/{id}/events/stream', null],
+  ['post', '/api/v1/workers/{id}/heartbeat', 'WorkerHeartbeat'],
 ];
 
 describe('/openapi.json', () => {

@@ -28,6 +28,8 @@ export interface PgBouncerOptions {
   poolSize?: number;
   /** max_client_conn (default 500) */
   maxClients?: number;
+  /** the PostgreSQL's port on 127.0.0.1 (default 5432; the fault suite runs its own) */
+  serverPort?: number;
 }
 
 /** One row of a SHOW command on the admin console, every value text. */
@@ -66,6 +68,7 @@ export async function startPgBouncer(opts: PgBouncerOptions = {}): Promise<PgBou
     ...process.env,
     PGBOUNCER_TEST_POOL_SIZE: String(opts.poolSize ?? 5),
     PGBOUNCER_TEST_MAX_CLIENTS: String(opts.maxClients ?? 500),
+    PGBOUNCER_TEST_SERVER_PORT: String(opts.serverPort ?? 5432),
   };
   const start = await runScript(['start', dir, ...(opts.users ?? [])], env);
   if (start.code !== 0) throw scriptFailure(`pgbouncer-test.sh start ${dir}`, start);

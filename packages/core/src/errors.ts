@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   UNAUTHENTICATED: { message: 'a valid API token is required', http: 401, exit: 1 },
   OUTPUT_DIR_UNUSABLE: { message: 'the output directory cannot be created or written', http: 400, exit: 2 },
   PERMISSION_DENIED: { message: 'PostgreSQL refused this to the connected role', http: 403, exit: 1 },
+  WORKER_NOT_FOUND: { message: 'no such worker', http: 404, exit: 1 },
 } as const satisfies Record<string, { message: string; http: number; exit: 1 | 2 }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

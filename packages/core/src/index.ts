@@ -93,6 +93,7 @@ export {
   WORKERS_HEARTBEAT_SQL,
   type WorkerRegistration,
   workersAttachAllocation,
+  workersGetStatus,
   workersHeartbeat,
   workersReap,
   workersRegister,

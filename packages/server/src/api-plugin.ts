@@ -6,6 +6,7 @@ import { jobsPlugin } from './jobs-plugin.js';
 import { unauthenticated } from './problem-details.js';
 import { resultsPlugin } from './results-plugin.js';
 import { bearerToken } from './user-transaction.js';
+import { workersPlugin } from './workers-plugin.js';
 import { workflowsPlugin } from './workflows-plugin.js';
 
 /**
@@ -28,4 +29,5 @@ export const apiPlugin: FastifyPluginAsyncZod<ApiPluginOptions> = async (app, { 
   await app.register(resultsPlugin, opts);
   await app.register(actionsPlugin, opts);
   await app.register(eventsPlugin, opts);
+  await app.register(workersPlugin, opts);
 };

@@ -10,6 +10,7 @@ import {
   EVENT_KINDS,
   JOB_STATUSES,
   TRIGGER_TYPES,
+  WORKER_STATUSES,
 } from '@sluice/core';
 import { z } from 'zod';
 
@@ -298,3 +299,15 @@ export const Health = named(
   z.object({ ok: z.literal(true), database: z.literal('reachable') }),
 );
 export type Health = z.infer<typeof Health>;
+
+export const WorkerParams = z.object({
+  id: z.coerce.number().int().positive().max(MAX_ID).describe('the worker id (from its registration)'),
+});
+export type WorkerParams = z.infer<typeof WorkerParams>;
+
+export const WorkerHeartbeat = named(
+  'WorkerHeartbeat',
+  'The worker’s status after the beat: only a running worker’s heartbeat is renewed',
+  z.object({ id: Id, status: z.enum(WORKER_STATUSES) }),
+);
+export type WorkerHeartbeat = z.infer<typeof WorkerHeartbeat>;

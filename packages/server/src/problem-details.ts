@@ -96,7 +96,7 @@ export function problemResponses<S extends number>(...statuses: S[]) {
   const description: Record<number, string> = {
     400: 'invalid request (the field is named in detail)',
     401: 'no valid API token',
-    404: 'no such workflow (or not yours)',
+    404: 'no such workflow or worker (or not yours)',
     409: 'the workflow is not in a state that allows this',
     413: 'request body too large',
     415: 'unsupported Content-Type',

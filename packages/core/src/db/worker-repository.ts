@@ -40,6 +40,12 @@ export async function workersHeartbeat(db: Db, workerId: number): Promise<Worker
   return r.rows[0]?.s ?? null;
 }
 
+/** The worker's status, or null when it does not exist or is not the user's (row-level security). */
+export async function workersGetStatus(db: Db, workerId: number): Promise<WorkerStatus | null> {
+  const r = await db.selectFrom('sluice.workers').select('status').where('id', '=', workerId).executeTakeFirst();
+  return r?.status ?? null;
+}
+
 export async function workersStop(db: Db, workerId: number): Promise<void> {
   await sql`SELECT sluice.workers_stop(${workerId})`.execute(db);
 }

@@ -10,6 +10,8 @@ import {
 } from '@sluice/core';
 import type { JobRunner } from './job-runner.js';
 
+export type IdleExitReason = 'complete' | 'canceled' | 'nothing-runnable' | 'action-pending';
+
 export interface WorkerResources {
   numCpus: number;
   memoryBytes: number;
@@ -81,21 +83,41 @@ export class JobClaimer {
    * Why an idle worker should leave: the workflow is complete or canceled, or nothing left could
    * ever run here; 'action-pending' while an action it could run is pending; null to wait on.
    */
-  async idleExitReason(): Promise<'complete' | 'canceled' | 'nothing-runnable' | 'action-pending' | null> {
+  async idleExitReason(): Promise<IdleExitReason | null> {
     const c = this.ctx;
-    const db = c.handle.db;
-    await workersReap(db, c.workflowId);
-    if (await actionsClaimable(db, c.workerId(), MAIN_LOOP_TRIGGER_TYPES)) return 'action-pending';
+    // An idle tick is one transaction: behind a transaction-mode pooler each one waits for a
+    // server connection, with every other idle worker's.
+    const first = await this.idleState();
+    if (first === null || first === 'action-pending' || first === 'canceled') return first;
+    // Before leaving, declare silent workers lost: the jobs and actions they held may be this
+    // worker's to run (an on_workflow_complete a dead worker had claimed, above all).
+    await workersReap(c.handle.db, c.workflowId);
+    const why = await this.idleState();
+    if (why === 'nothing-runnable') {
+      const r = c.resources;
+      c.log(
+        'warn',
+        `no remaining job of workflow ${c.workflowId} fits this worker (${r.numCpus} cpus, ` +
+          `${r.memoryBytes} bytes, ${r.numGpus} gpus, time left ${this.remainingSeconds() ?? 'unlimited'} s)`,
+      );
+    }
+    return why;
+  }
+
+  private async idleState(): Promise<IdleExitReason | null> {
+    const c = this.ctx;
     const r = c.resources;
     // The counts and the runnable check from one snapshot: read apart, another worker's
     // completion between them (no job active yet) and its claim of the job that completion
     // made ready (no job runnable any more) looked like nothing left for this worker.
-    const { wf, runnable } = await db
+    return c.handle.db
       .transaction()
       .setIsolationLevel('repeatable read')
-      .execute(async (trx) => {
+      .execute(async (trx): Promise<IdleExitReason | null> => {
+        if (await actionsClaimable(trx, c.workerId(), MAIN_LOOP_TRIGGER_TYPES)) return 'action-pending';
         const wf = await workflowsGetState(trx, c.workflowId);
-        if (wf.is_canceled || (wf.run_id > 0 && wf.unfinished_jobs === 0)) return { wf, runnable: false };
+        if (wf.is_canceled) return 'canceled';
+        if (wf.run_id > 0 && wf.unfinished_jobs === 0) return 'complete';
         const runnable = await jobsAnyRunnable(
           trx,
           c.workerId(),
@@ -104,20 +126,9 @@ export class JobClaimer {
             : { cpus: r.numCpus, memoryBytes: r.memoryBytes, gpus: r.numGpus, nodes: r.numNodes },
           this.remainingSeconds(),
         );
-        return { wf, runnable };
+        // An allocation leaves as soon as nothing left could run on it, so as not to hold nodes;
+        // a plain worker waits for jobs running elsewhere, whose dependents may fit it.
+        return !runnable && (c.inAllocation || wf.active_jobs === 0) ? 'nothing-runnable' : null;
       });
-    if (wf.is_canceled) return 'canceled';
-    if (wf.run_id > 0 && wf.unfinished_jobs === 0) return 'complete';
-    // An allocation leaves as soon as nothing left could run on it, so as not to hold nodes;
-    // a plain worker waits for jobs running elsewhere, whose dependents may fit it.
-    if (!runnable && (c.inAllocation || wf.active_jobs === 0)) {
-      c.log(
-        'warn',
-        `no remaining job of workflow ${c.workflowId} fits this worker (${r.numCpus} cpus, ` +
-          `${r.memoryBytes} bytes, ${r.numGpus} gpus, time left ${this.remainingSeconds() ?? 'unlimited'} s)`,
-      );
-      return 'nothing-runnable';
-    }
-    return null;
   }
 }

@@ -1,4 +1,11 @@
-import { CHANNELS, type Channel, NotificationListener, WORKERS_HEARTBEAT_SQL, type WorkerStatus } from '@sluice/core';
+import {
+  CHANNELS,
+  type Channel,
+  NotificationListener,
+  WORKER_STATUSES,
+  WORKERS_HEARTBEAT_SQL,
+  type WorkerStatus,
+} from '@sluice/core';
 
 /** How a worker learns that there may be work: the tables stay the truth, this only wakes it. */
 export type WakeMode = 'listen' | 'sse' | 'poll';
@@ -11,10 +18,12 @@ export interface WakeSource {
   start(): Promise<void>;
   stop(): Promise<void>;
   /**
-   * Runs the heartbeat on a connection of the wake source's own when it has one (the listener's,
-   * idle but for notifications, so that a beat never queues behind slow work); null otherwise.
+   * Renews the worker's heartbeat on a path of the wake source's own when it has one (the
+   * listener's connection, idle but for notifications; the API server for sse), so that a beat
+   * never queues behind slow work; else, or when that path is down, through `viaPool`.
+   * Resolves with the worker's status after the beat (null: it is not running any more).
    */
-  heartbeat(workerId: number): Promise<WorkerStatus | null> | null;
+  heartbeat(workerId: number, viaPool: () => Promise<WorkerStatus | null>): Promise<WorkerStatus | null>;
 }
 
 export interface WakeSourceOptions {
@@ -36,7 +45,7 @@ export interface WakeSourceOptions {
 export function createWakeSource(o: WakeSourceOptions): WakeSource {
   if (o.mode === 'listen') return new ListenWakeSource(o);
   if (o.mode === 'sse') return new SseWakeSource(o);
-  return { start: async () => {}, stop: async () => {}, heartbeat: () => null };
+  return { start: async () => {}, stop: async () => {}, heartbeat: (_id, viaPool) => viaPool() };
 }
 
 class ListenWakeSource implements WakeSource {
@@ -64,8 +73,8 @@ class ListenWakeSource implements WakeSource {
     return this.listener.stop();
   }
 
-  heartbeat(workerId: number): Promise<WorkerStatus | null> | null {
-    if (!this.listener.connected) return null;
+  heartbeat(workerId: number, viaPool: () => Promise<WorkerStatus | null>): Promise<WorkerStatus | null> {
+    if (!this.listener.connected) return viaPool();
     return this.listener
       .query<{ s: WorkerStatus | null }>(WORKERS_HEARTBEAT_SQL, [workerId])
       .then((rows) => rows[0]?.s ?? null);
@@ -93,6 +102,8 @@ class SseWakeSource implements WakeSource {
   private lastEventId: string | null = null;
   private stopped = false;
   private running: Promise<void> | null = null;
+  /** the last beat went through the database: the server could not be reached */
+  private heartbeatFallback = false;
 
   constructor(private readonly o: WakeSourceOptions) {
     if (!o.serverUrl) throw new Error('--wake sse needs the API server: set SLUICE_SERVER_URL');
@@ -108,8 +119,37 @@ class SseWakeSource implements WakeSource {
     await this.running?.catch(() => {});
   }
 
-  heartbeat(): null {
-    return null;
+  /**
+   * Through the server, whose connections to PostgreSQL are its own: behind a transaction-mode
+   * pooler the worker's one connection queues behind every worker's claims, and 150 workers on
+   * a pool of 20 fenced themselves for beats that waited there. When the server cannot be
+   * reached (or no longer takes the token) the beat goes through the pool after all.
+   */
+  async heartbeat(workerId: number, viaPool: () => Promise<WorkerStatus | null>): Promise<WorkerStatus | null> {
+    const url = new URL(`/api/v1/workers/${workerId}/heartbeat`, this.o.serverUrl);
+    const headers: Record<string, string> = {};
+    if (this.o.apiToken) headers.authorization = `Bearer ${this.o.apiToken}`;
+    let why: string;
+    try {
+      const res = await fetch(url, { method: 'POST', headers, signal: AbortSignal.timeout(HEARTBEAT_REQUEST_MS) });
+      // Not this user's worker, or gone: the database would say the same.
+      if (res.status === 404) return null;
+      if (res.ok) {
+        const status = ((await res.json()) as { status?: unknown }).status;
+        if (typeof status === 'string' && KNOWN_WORKER_STATUSES.has(status)) {
+          this.heartbeatFallback = false;
+          return status as WorkerStatus;
+        }
+        why = `an answer without a worker status`;
+      } else why = `HTTP ${res.status}`;
+    } catch (e) {
+      why = e instanceof Error ? e.message : String(e);
+    }
+    if (!this.heartbeatFallback) {
+      this.heartbeatFallback = true;
+      this.o.log('warn', `heartbeat through ${this.o.serverUrl} failed (${why}); beating through the database`);
+    }
+    return viaPool();
   }
 
   private async loop(): Promise<void> {
@@ -166,6 +206,9 @@ class SseWakeSource implements WakeSource {
 }
 
 const KNOWN_CHANNELS = new Set<string>(Object.values(CHANNELS));
+const KNOWN_WORKER_STATUSES = new Set<string>(WORKER_STATUSES);
+/** A beat through the server that takes longer than this goes through the database instead. */
+const HEARTBEAT_REQUEST_MS = 5_000;
 
 /** The channel of a wake frame; null (anything may have changed) when it names none we know. */
 function wakeChannel(data: string): WakeHint {

@@ -240,9 +240,9 @@ export class Worker {
     });
   }
 
-  /** The heartbeat's statement, on the wake source's idle connection when it has one, else through the pool. */
+  /** The heartbeat, on the wake source's own path when it has one (wake-sources.ts), else through the pool. */
   private beat(): Promise<WorkerStatus | null> {
-    return this.wakeSource.heartbeat(this.workerId) ?? workersHeartbeat(this.handle.db, this.workerId);
+    return this.wakeSource.heartbeat(this.workerId, () => workersHeartbeat(this.handle.db, this.workerId));
   }
 
   /** The worker can no longer show it is alive: it stops everything now, before anyone runs its jobs elsewhere. */
