@@ -175,6 +175,37 @@ describe('GET /workflows/{id}/events/stream', () => {
     }
   });
 
+  it('sends only wake frames with ?events=false, and still ends it when its token is revoked or its workflow deleted', async () => {
+    const dana = site.users.dana!;
+    const wf = (await api('dana', 'POST', '/workflows', yamlSpec('wake-only'))).json().id;
+    const extra = await apiTokensCreate(dana.handle.db, 'wake-only', null);
+    const s = await stream(wf, bearer(extra.token), '?wake=true&events=false');
+    const d = await stream(wf, dana.auth, '?wake=true&events=false');
+    try {
+      expect(s.status).toBe(200);
+      await waitFor('the first frame', async () => s.frames.length > 0 && d.frames.length > 0);
+      expect((await api('dana', 'POST', `/workflows/${wf}/initialize`)).statusCode).toBe(200);
+      const wakes = await waitFor('two wake frames', async () => {
+        const w = s.frames.filter((f) => f.event === 'wake');
+        return w.length >= 2 && w;
+      });
+      expect(wakes.map((f) => JSON.parse(f.data as string).channel).sort()).toEqual([
+        'sluice_jobs_ready',
+        'sluice_workflow_state',
+      ]);
+      // The workflow has events (created, initialized): none of them reach these streams.
+      expect(s.frames.filter((f) => f.id !== undefined || (f.event !== undefined && f.event !== 'wake'))).toEqual([]);
+      await apiTokensRevoke(dana.handle.db, extra.row.id);
+      await waitFor('the end of the revoked token’s stream', async () => s.isEnded());
+      expect(d.isEnded()).toBe(false);
+      expect((await api('dana', 'DELETE', `/workflows/${wf}`)).statusCode).toBe(204);
+      await waitFor('the end of the deleted workflow’s stream', async () => d.isEnded());
+    } finally {
+      s.close();
+      d.close();
+    }
+  });
+
   it('answers 404 for another user’s workflow and 401 without a token', async () => {
     const theirs = await stream(id, site.users.erin!.auth);
     expect(theirs.status).toBe(404);

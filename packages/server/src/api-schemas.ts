@@ -281,6 +281,14 @@ export const EventStreamQuery = z.object({
         'workflow’s channels (data: {"channel": name, or null after the server reconnected}); ' +
         '`sluice worker --wake sse` waits on these',
     ),
+  events: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .describe(
+      'false: send no events, only wake frames and keep-alive comments (what `sluice worker --wake sse` ' +
+        'reads: the server then reads nothing for the stream but a check of its token every minute)',
+    ),
 });
 export type EventStreamQuery = z.infer<typeof EventStreamQuery>;
 

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import {
   apiTokensAuthenticate,
+  type Db,
   eventsList,
   type Notification,
   NotificationListener,
@@ -32,6 +33,8 @@ export interface EventStreamStart {
   res: ServerResponse;
   /** send wake frames (?wake=true) */
   wake?: boolean;
+  /** send events (default); false (?events=false): wake frames only, and no reads but the token's check */
+  events?: boolean;
 }
 
 interface Subscriber {
@@ -41,6 +44,7 @@ interface Subscriber {
   lastId: number;
   res: ServerResponse;
   wake: boolean;
+  events: boolean;
   authenticatedAt: number;
   reading: boolean;
   again: boolean;
@@ -56,6 +60,9 @@ interface Fetched {
   events: EventRow[];
   state: WriterState;
 }
+
+const workflowVisible = (trx: Db, id: number) =>
+  trx.selectFrom('sluice.workflows').select('id').where('id', '=', id).executeTakeFirst();
 
 /** Events read per query; a stream that is further behind reads again at once. */
 const BATCH = 500;
@@ -100,6 +107,7 @@ export class EventStreamHub {
       lastId: start.afterId,
       res: start.res,
       wake: start.wake ?? false,
+      events: start.events ?? true,
       authenticatedAt: Date.now(),
       reading: false,
       again: false,
@@ -112,7 +120,7 @@ export class EventStreamHub {
     this.subscribers.add(sub);
     start.res.once('close', () => this.drop(sub));
     this.ensureRunning();
-    void this.read(sub);
+    if (sub.events) void this.read(sub);
   }
 
   /**
@@ -157,12 +165,40 @@ export class EventStreamHub {
       // A waking worker needs no event, only the news: at once, not after the events' read
       // (which may hold them back for writers to finish) nor after every event of a batch.
       if (sub.wake && !sub.closed) sub.res.write(wakeFrame(n?.channel ?? null));
-      void this.read(sub);
+      if (sub.events) void this.read(sub);
     }
   }
 
   private readAll(): void {
-    for (const sub of this.subscribers) void this.read(sub);
+    const now = Date.now();
+    for (const sub of this.subscribers) {
+      // A wake-only stream (a worker's) costs a transaction a minute, not one per notification
+      // and per second: 150 pooled workers' streams otherwise kept the server's pool busy.
+      if (sub.events) void this.read(sub);
+      else if (now - sub.authenticatedAt >= this.reauthenticateMs) void this.recheckAccess(sub);
+    }
+  }
+
+  /** Ends a wake-only stream whose token was revoked or expired, or whose workflow is gone. */
+  private async recheckAccess(sub: Subscriber): Promise<void> {
+    if (sub.closed || sub.reading) return;
+    sub.reading = true;
+    try {
+      const { db } = this.opts.handle;
+      const allowed = await db.transaction().execute(async (trx) => {
+        if ((await apiTokensAuthenticate(trx, sub.token)) !== sub.role) return false;
+        await setLocalRole(trx, sub.role);
+        return (await workflowVisible(trx, sub.workflowId)) !== undefined;
+      });
+      if (!allowed) this.end(sub);
+      else sub.authenticatedAt = Date.now();
+      sub.failing = false;
+    } catch (e) {
+      if (!sub.failing) this.opts.log?.(`event stream of workflow ${sub.workflowId}: ${(e as Error).message}`);
+      sub.failing = true;
+    } finally {
+      sub.reading = false;
+    }
   }
 
   private heartbeat(): void {
@@ -233,12 +269,7 @@ export class EventStreamHub {
     }
     return db.transaction().execute(async (trx) => {
       await setLocalRole(trx, sub.role);
-      const visible = await trx
-        .selectFrom('sluice.workflows')
-        .select('id')
-        .where('id', '=', sub.workflowId)
-        .executeTakeFirst();
-      if (!visible) return null;
+      if (!(await workflowVisible(trx, sub.workflowId))) return null;
       // First the writers, then the events: the events' snapshot is taken after (read committed).
       const state = await readWriterState(trx);
       const events = await eventsList(trx, sub.workflowId, { after: sub.lastId, limit: BATCH });

@@ -34,7 +34,8 @@ export const eventsPlugin: FastifyPluginAsyncZod<ApiPluginOptions> = async (app,
           'text/event-stream: each event is `id:` (the event id), `event:` (its kind) and `data:` (the Event as ' +
           'JSON). Resumes after the Last-Event-ID header, or after ?after=; from the first event otherwise. ' +
           'Comment lines every 15 s keep the connection alive. The stream ends when the workflow is deleted. ' +
-          'With ?wake=true, `event: wake` frames (no id) say at once that the workflow’s channel was notified.',
+          'With ?wake=true, `event: wake` frames (no id) say at once that the workflow’s channel was notified; ' +
+          'with ?events=false too, the stream carries nothing else.',
         params: WorkflowParams,
         querystring: EventStreamQuery,
         headers: EventStreamHeaders,
@@ -53,7 +54,15 @@ export const eventsPlugin: FastifyPluginAsyncZod<ApiPluginOptions> = async (app,
       const afterId = header !== undefined ? Number(header) : (req.query.after ?? 0);
       reply.hijack();
       startEventStream(reply.raw);
-      ctx.hub.subscribe({ workflowId: req.params.id, token, role, afterId, res: reply.raw, wake: req.query.wake });
+      ctx.hub.subscribe({
+        workflowId: req.params.id,
+        token,
+        role,
+        afterId,
+        res: reply.raw,
+        wake: req.query.wake,
+        events: req.query.events,
+      });
     },
   );
 };

@@ -82,24 +82,11 @@ class ListenWakeSource implements WakeSource {
 }
 
 /**
- * Events that say something changed besides the wake frames: rare ones. Jobs becoming ready are
- * the wake frames' alone: waking on every job_finished made each of N idle workers claim after
- * each of the N others' completions (N^2 claims; with 150 workers their claims queued in the
- * pooler until heartbeats, behind them on the one connection, ran out of time).
+ * The API server's event stream of the workflow, wake frames only, with reconnection. A
+ * (re)connection wakes the worker: anything may have happened while it was not connected.
  */
-const EVENT_HINTS: Record<string, Channel> = {
-  action_pending: CHANNELS.actionsPending,
-  workflow_initialized: CHANNELS.workflowState,
-  workflow_reinitialized: CHANNELS.workflowState,
-  workflow_reset: CHANNELS.workflowState,
-  workflow_canceled: CHANNELS.workflowState,
-  workflow_completed: CHANNELS.workflowState,
-};
-
-/** The API server's server-sent events of the workflow, with reconnection and Last-Event-ID. */
 class SseWakeSource implements WakeSource {
   private abort = new AbortController();
-  private lastEventId: string | null = null;
   private stopped = false;
   private running: Promise<void> | null = null;
   /** the last beat went through the database: the server could not be reached */
@@ -170,11 +157,12 @@ class SseWakeSource implements WakeSource {
 
   private async stream(): Promise<void> {
     const url = new URL(`/api/v1/workflows/${this.o.workflowId}/events/stream`, this.o.serverUrl);
-    // Wake frames: the server relays its LISTEN connection's notifications of the workflow.
+    // Wake frames only: the server relays its LISTEN connection's notifications of the
+    // workflow, which say all a LISTEN worker hears, and reads no events for this stream.
     url.searchParams.set('wake', 'true');
+    url.searchParams.set('events', 'false');
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (this.o.apiToken) headers.authorization = `Bearer ${this.o.apiToken}`;
-    if (this.lastEventId) headers['last-event-id'] = this.lastEventId;
     this.abort = new AbortController();
     const res = await fetch(url, { headers, signal: this.abort.signal });
     if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
@@ -190,16 +178,10 @@ class SseWakeSource implements WakeSource {
         let kind = 'message';
         let data = '';
         for (const line of message.split('\n')) {
-          if (line.startsWith('id:')) this.lastEventId = line.slice(3).trim();
-          else if (line.startsWith('event:')) kind = line.slice(6).trim();
+          if (line.startsWith('event:')) kind = line.slice(6).trim();
           else if (line.startsWith('data:')) data += line.slice(5).trim();
         }
-        if (kind === 'wake') {
-          this.o.onWake(wakeChannel(data));
-          continue;
-        }
-        const hint = EVENT_HINTS[kind];
-        if (hint) this.o.onWake(hint);
+        if (kind === 'wake') this.o.onWake(wakeChannel(data));
       }
     }
   }
