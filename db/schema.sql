@@ -479,6 +479,7 @@ CREATE TABLE sluice.jobs (
 CREATE FUNCTION sluice.jobs_claim(p_worker_id bigint, p_limit integer, p_use_resources boolean, p_free_cpus integer, p_free_memory_bytes bigint, p_free_gpus integer, p_free_nodes integer, p_max_runtime_seconds bigint) RETURNS SETOF sluice.jobs
     LANGUAGE plpgsql
     SET enable_sort TO 'off'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
   v_workflow_id bigint;
@@ -555,9 +556,10 @@ END $$;
 --
 
 CREATE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-  SELECT NOT EXISTS (
+BEGIN
+  RETURN NOT EXISTS (
     SELECT 1 FROM sluice.workers k
       JOIN sluice.workflows w ON w.id = k.workflow_id
       JOIN sluice.workflow_actions a ON a.workflow_id = w.id
@@ -569,8 +571,8 @@ CREATE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
                 WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id
                   AND r.status <> 'running')
              ELSE a.trigger_type = 'on_workflow_start' AND a.status IN ('pending', 'running')
-           END)
-$$;
+           END);
+END $$;
 
 --
 -- Name: jobs_complete(bigint, bigint[], integer[], sluice.job_status[], integer[], timestamp with time zone[], timestamp with time zone[], text[], text[], text[], boolean[], bigint[], bigint[], double precision[], double precision[], bigint[], integer[], timestamp with time zone[], bigint[], double precision[], integer[]); Type: FUNCTION; Schema: sluice; Owner: -
@@ -593,7 +595,8 @@ DECLARE
   v_recorded integer;
   v_status sluice.job_status;
 BEGIN
-  SELECT * INTO v_worker FROM sluice.workers WHERE id = p_worker_id;
+  -- Key-share locked: the results below name this worker, and no foreign key holds it any more.
+  SELECT * INTO v_worker FROM sluice.workers WHERE id = p_worker_id FOR KEY SHARE;
   IF NOT FOUND OR coalesce(cardinality(p_job_ids), 0) = 0 THEN
     RETURN;
   END IF;
@@ -1251,6 +1254,27 @@ BEGIN
 END $$;
 
 --
+-- Name: tg_workers__release_references(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_workers__release_references() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_gone bigint[];
+BEGIN
+  -- Workers deleted with their workflow need nothing: their jobs and results go too.
+  SELECT array_agg(o.id) INTO v_gone FROM old_rows o
+   WHERE EXISTS (SELECT 1 FROM sluice.workflows w WHERE w.id = o.workflow_id);
+  IF v_gone IS NULL THEN
+    RETURN NULL;
+  END IF;
+  UPDATE sluice.jobs SET worker_id = NULL WHERE worker_id = ANY (v_gone);
+  UPDATE sluice.results SET worker_id = NULL WHERE worker_id = ANY (v_gone);
+  RETURN NULL;
+END $$;
+
+--
 -- Name: tg_workflows__arm_complete_actions(); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
@@ -1486,6 +1510,7 @@ END $$;
 
 CREATE FUNCTION sluice.workflow_job_counts_add(p_workflow_ids bigint[], p_statuses sluice.job_status[], p_deltas bigint[]) RETURNS void
     LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
   INSERT INTO sluice.workflow_job_counts (workflow_id, shard, status, jobs)
@@ -3024,6 +3049,12 @@ CREATE TRIGGER tg_workers__10_complete_allocation AFTER UPDATE OF status ON slui
 CREATE TRIGGER tg_workers__20_abandon_action_runs AFTER UPDATE OF status ON sluice.workers FOR EACH ROW WHEN (((new.status <> 'running'::sluice.worker_status) AND (old.status = 'running'::sluice.worker_status))) EXECUTE FUNCTION sluice.tg_workers__abandon_action_runs();
 
 --
+-- Name: workers tg_workers__30_release_references; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_workers__30_release_references AFTER DELETE ON sluice.workers REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_workers__release_references();
+
+--
 -- Name: workflows tg_workflows__10_arm_complete_actions; Type: TRIGGER; Schema: sluice; Owner: -
 --
 
@@ -3182,13 +3213,6 @@ ALTER TABLE ONLY sluice.jobs
     ADD CONSTRAINT jobs_scheduler_fkey FOREIGN KEY (scheduler_id) REFERENCES sluice.slurm_schedulers(id);
 
 --
--- Name: jobs jobs_worker_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
---
-
-ALTER TABLE ONLY sluice.jobs
-    ADD CONSTRAINT jobs_worker_fkey FOREIGN KEY (worker_id) REFERENCES sluice.workers(id) ON DELETE SET NULL;
-
---
 -- Name: jobs jobs_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
 --
 
@@ -3208,20 +3232,6 @@ ALTER TABLE ONLY sluice.resource_requirements
 
 ALTER TABLE ONLY sluice.results
     ADD CONSTRAINT results_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs(id) ON DELETE CASCADE;
-
---
--- Name: results results_worker_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
---
-
-ALTER TABLE ONLY sluice.results
-    ADD CONSTRAINT results_worker_fkey FOREIGN KEY (worker_id) REFERENCES sluice.workers(id) ON DELETE SET NULL;
-
---
--- Name: results results_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
---
-
-ALTER TABLE ONLY sluice.results
-    ADD CONSTRAINT results_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
 
 --
 -- Name: scheduled_compute_nodes scheduled_compute_nodes_action_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
