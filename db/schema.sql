@@ -485,6 +485,7 @@ CREATE TABLE sluice.jobs (
 CREATE FUNCTION sluice.jobs_claim(p_worker_id bigint, p_limit integer, p_use_resources boolean, p_free_cpus integer, p_free_memory_bytes bigint, p_free_gpus integer, p_free_nodes integer, p_max_runtime_seconds bigint) RETURNS SETOF sluice.jobs
     LANGUAGE plpgsql
     SET enable_sort TO 'off'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
   v_workflow_id bigint;
@@ -561,9 +562,10 @@ END $$;
 --
 
 CREATE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-  SELECT NOT EXISTS (
+BEGIN
+  RETURN NOT EXISTS (
     SELECT 1 FROM sluice.workers k
       JOIN sluice.workflows w ON w.id = k.workflow_id
       JOIN sluice.workflow_actions a ON a.workflow_id = w.id
@@ -575,8 +577,8 @@ CREATE FUNCTION sluice.jobs_claim_gate_open(p_worker_id bigint) RETURNS boolean
                 WHERE r.action_id = a.id AND r.worker_id = p_worker_id AND r.run_id = w.run_id
                   AND r.status <> 'running')
              ELSE a.trigger_type = 'on_workflow_start' AND a.status IN ('pending', 'running')
-           END)
-$$;
+           END);
+END $$;
 
 --
 -- Name: jobs_complete(bigint, bigint[], integer[], sluice.job_status[], integer[], timestamp with time zone[], timestamp with time zone[], text[], text[], text[], boolean[], bigint[], bigint[], double precision[], double precision[], bigint[], integer[], timestamp with time zone[], bigint[], double precision[], integer[]); Type: FUNCTION; Schema: sluice; Owner: -
@@ -588,70 +590,97 @@ CREATE FUNCTION sluice.jobs_complete(p_worker_id bigint, p_job_ids bigint[], p_a
 DECLARE
   v_worker sluice.workers;
   v_wf sluice.workflows;
-  v_ids bigint[];
+  -- Per input position (NULL where this worker no longer holds that execution):
+  v_attempt_ids integer[];  -- the job's attempt_id
+  v_tids tid[];             -- the locked row
+  v_active boolean[];       -- still pending or running (not canceled or ended meanwhile)
+  v_handlers bigint[];      -- its failure handler
+  v_held integer;
   v_retry bigint[];
   v_scripts text[];
+  v_recorded integer;
+  v_status sluice.job_status;
 BEGIN
-  SELECT * INTO v_worker FROM sluice.workers WHERE id = p_worker_id;
-  IF NOT FOUND THEN
+  -- Key-share locked: the results below name this worker, and no foreign key holds it any more.
+  SELECT * INTO v_worker FROM sluice.workers WHERE id = p_worker_id FOR KEY SHARE;
+  IF NOT FOUND OR coalesce(cardinality(p_job_ids), 0) = 0 THEN
     RETURN;
   END IF;
   v_wf := sluice.workflows_lock(v_worker.workflow_id);
 
-  SELECT array_agg(j.id ORDER BY j.id) INTO v_ids
-    FROM (SELECT j.id FROM sluice.jobs j
-            JOIN unnest(p_job_ids, p_attempts) AS i(job_id, attempt) ON i.job_id = j.id
-           WHERE j.worker_id = p_worker_id AND j.attempt = i.attempt
-           ORDER BY j.id FOR NO KEY UPDATE OF j) j;
+  -- The executions this worker still holds, locked in job id order (the lifecycle functions'
+  -- order), one primary-key lookup per input.
+  SELECT array_agg(h.attempt_id ORDER BY i.n), array_agg(h.tid ORDER BY i.n), array_agg(h.active ORDER BY i.n),
+         array_agg(h.failure_handler_id ORDER BY i.n), count(h.tid)
+    INTO v_attempt_ids, v_tids, v_active, v_handlers, v_held
+    FROM (SELECT u.job_id, u.attempt, u.n FROM unnest(p_job_ids, p_attempts) WITH ORDINALITY AS u(job_id, attempt, n)
+           ORDER BY u.job_id, u.n) i
+    LEFT JOIN LATERAL (
+      SELECT j.ctid AS tid, j.attempt_id, sluice.job_status_is_active(j.status) AS active, j.failure_handler_id
+        FROM sluice.jobs j
+       WHERE j.id = i.job_id AND j.worker_id = p_worker_id AND j.attempt = i.attempt
+      OFFSET 0
+         FOR NO KEY UPDATE) h ON true;
 
-  IF v_ids IS NOT NULL THEN
-    SELECT array_agg(d.job_id ORDER BY d.job_id), array_agg(d.recovery_script ORDER BY d.job_id)
-      INTO v_retry, v_scripts
-      FROM (SELECT i.job_id, r.recovery_script
-              FROM unnest(p_job_ids, p_statuses, p_return_codes, p_retryable)
-                   AS i(job_id, status, return_code, retryable)
-              JOIN sluice.jobs j ON j.id = i.job_id
-              CROSS JOIN LATERAL (
-                SELECT r.recovery_script, r.max_retries FROM sluice.failure_handler_rules r
-                 WHERE r.handler_id = j.failure_handler_id
-                   AND (i.return_code = ANY (r.exit_codes) OR r.exit_codes IS NULL)
-                 ORDER BY r.exit_codes IS NULL, r.position
-                 LIMIT 1) r
-             WHERE i.job_id = ANY (v_ids) AND i.status = 'failed' AND i.retryable AND i.return_code IS NOT NULL
-               AND sluice.job_status_is_active(j.status) AND j.attempt_id < r.max_retries) d;
+  IF v_held > 0 THEN
+    -- Most batches fail nothing: the handler rules are read only for failed executions.
+    IF 'failed' = ANY (p_statuses) THEN
+      SELECT array_agg(d.job_id ORDER BY d.job_id), array_agg(d.recovery_script ORDER BY d.job_id)
+        INTO v_retry, v_scripts
+        FROM (SELECT i.job_id, r.recovery_script
+                FROM unnest(p_job_ids, p_statuses, p_return_codes, p_retryable, v_active, v_handlers, v_attempt_ids)
+                     AS i(job_id, status, return_code, retryable, active, handler_id, attempt_id)
+                CROSS JOIN LATERAL (
+                  SELECT r.recovery_script, r.max_retries FROM sluice.failure_handler_rules r
+                   WHERE r.handler_id = i.handler_id
+                     AND (i.return_code = ANY (r.exit_codes) OR r.exit_codes IS NULL)
+                   ORDER BY r.exit_codes IS NULL, r.position
+                   LIMIT 1) r
+               WHERE i.status = 'failed' AND i.retryable AND i.return_code IS NOT NULL AND i.active
+                 AND i.handler_id IS NOT NULL AND i.attempt_id < r.max_retries) d;
+    END IF;
 
     WITH recorded AS (
       INSERT INTO sluice.results (workflow_id, job_id, worker_id, run_id, attempt, attempt_id, status, return_code,
                                   started_at, completed_at, message, stdout_path, stderr_path,
                                   peak_memory_bytes, avg_memory_bytes, peak_cpu_percent, avg_cpu_percent)
-      SELECT v_worker.workflow_id, i.job_id, p_worker_id, v_wf.run_id, i.attempt, j.attempt_id, i.status,
+      SELECT v_worker.workflow_id, i.job_id, p_worker_id, v_wf.run_id, i.attempt, i.attempt_id, i.status,
              i.return_code, i.started_at, i.completed_at, i.message, i.stdout_path, i.stderr_path,
              i.peak_memory, i.avg_memory, i.peak_cpu, i.avg_cpu
         FROM unnest(p_job_ids, p_attempts, p_statuses, p_return_codes, p_started_at, p_completed_at,
-                    p_messages, p_stdout_paths, p_stderr_paths, p_peak_memory, p_avg_memory, p_peak_cpu, p_avg_cpu)
+                    p_messages, p_stdout_paths, p_stderr_paths, p_peak_memory, p_avg_memory, p_peak_cpu, p_avg_cpu,
+                    v_attempt_ids)
              AS i(job_id, attempt, status, return_code, started_at, completed_at, message, stdout_path,
-                  stderr_path, peak_memory, avg_memory, peak_cpu, avg_cpu)
-        JOIN sluice.jobs j ON j.id = i.job_id
-       WHERE i.job_id = ANY (v_ids)
+                  stderr_path, peak_memory, avg_memory, peak_cpu, avg_cpu, attempt_id)
+       WHERE i.attempt_id IS NOT NULL
       ON CONFLICT ON CONSTRAINT results_job_attempt_key DO NOTHING
       RETURNING job_id, attempt, attempt_id, status, return_code
+    ), logged AS (
+      INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
+      SELECT v_worker.workflow_id, 'job_finished', job_id, p_worker_id,
+             jsonb_build_object('status', status, 'return_code', return_code, 'attempt', attempt,
+                                'attempt_id', attempt_id)
+        FROM recorded
     )
-    INSERT INTO sluice.events (workflow_id, kind, job_id, worker_id, data)
-    SELECT v_worker.workflow_id, 'job_finished', job_id, p_worker_id,
-           jsonb_build_object('status', status, 'return_code', return_code, 'attempt', attempt,
-                              'attempt_id', attempt_id)
-      FROM recorded;
+    SELECT count(*) INTO v_recorded FROM recorded;
 
-    INSERT INTO sluice.job_samples (workflow_id, job_id, attempt, sampled_at, memory_bytes, cpu_percent, processes)
-    SELECT v_worker.workflow_id, s.job_id, s.attempt, s.sampled_at, s.memory, s.cpu, s.processes
-      FROM unnest(p_sample_job_ids, p_sample_attempts, p_sampled_at, p_sample_memory, p_sample_cpu,
-                  p_sample_processes) AS s(job_id, attempt, sampled_at, memory, cpu, processes)
-     WHERE s.job_id = ANY (v_ids);
+    IF cardinality(p_sample_job_ids) > 0 THEN
+      INSERT INTO sluice.job_samples (workflow_id, job_id, attempt, sampled_at, memory_bytes, cpu_percent, processes)
+      SELECT v_worker.workflow_id, s.job_id, s.attempt, s.sampled_at, s.memory, s.cpu, s.processes
+        FROM unnest(p_sample_job_ids, p_sample_attempts, p_sampled_at, p_sample_memory, p_sample_cpu,
+                    p_sample_processes) AS s(job_id, attempt, sampled_at, memory, cpu, processes)
+       WHERE s.job_id IN (SELECT i.job_id FROM unnest(p_job_ids, v_tids) AS i(job_id, tid) WHERE i.tid IS NOT NULL);
+    END IF;
 
-    UPDATE sluice.jobs j SET status = i.status, pending_recovery = NULL, retry_return_code = NULL
-      FROM unnest(p_job_ids, p_statuses) AS i(job_id, status)
-     WHERE j.id = i.job_id AND j.id = ANY (v_ids) AND sluice.job_status_is_active(j.status)
-       AND NOT j.id = ANY (coalesce(v_retry, '{}'));
+    -- By tuple id (the rows were locked above and nothing has changed them since), one statement
+    -- per status the batch reports (usually one): a scan of the listed tuples, whatever the
+    -- estimates, where a join of the batch to the jobs could read the table.
+    FOR v_status IN SELECT DISTINCT x.status FROM unnest(p_statuses, v_active) AS x(status, active) WHERE x.active LOOP
+      UPDATE sluice.jobs j SET status = v_status, pending_recovery = NULL, retry_return_code = NULL
+       WHERE j.ctid = ANY (ARRAY(SELECT x.tid FROM unnest(v_tids, p_statuses, v_active) AS x(tid, status, active)
+                                  WHERE x.active AND x.status = v_status))
+         AND sluice.job_status_is_active(j.status) AND NOT j.id = ANY (coalesce(v_retry, '{}'));
+    END LOOP;
 
     IF v_retry IS NOT NULL THEN
       WITH retried AS (
@@ -670,9 +699,14 @@ BEGIN
     END IF;
   END IF;
 
+  -- Every input was recorded just now (the usual case): no need to look the results up again.
+  IF v_recorded = cardinality(p_job_ids) THEN
+    RETURN QUERY SELECT unnest(p_job_ids);
+    RETURN;
+  END IF;
   RETURN QUERY
-  SELECT r.job_id FROM sluice.results r
-    JOIN unnest(p_job_ids, p_attempts) AS i(job_id, attempt) ON r.job_id = i.job_id AND r.attempt = i.attempt;
+  SELECT i.job_id FROM unnest(p_job_ids, p_attempts) AS i(job_id, attempt)
+   CROSS JOIN LATERAL (SELECT 1 FROM sluice.results r WHERE r.job_id = i.job_id AND r.attempt = i.attempt OFFSET 0) r;
 END $$;
 
 --
@@ -1015,6 +1049,8 @@ DECLARE
   -- done and not unsuccessful: completed (or disabled)
   v_now_succeeded bigint[];
   v_spared bigint[];
+  v_dep_ids bigint[];
+  v_dep_deltas integer[];
 BEGIN
   -- Old and new rows are paired by sorting both transition tables by id (they hold the same
   -- rows), not by joining them: a join of transition tables is planned without statistics, once
@@ -1105,11 +1141,10 @@ BEGIN
     END IF;
 
     -- One row per dependency edge: -1 for a dependency now done (those of unsuccessful ones
-    -- were found above: the dependents spared), +1 for one no longer done.
-    UPDATE sluice.jobs j
-       SET unfinished_deps = j.unfinished_deps + c.delta,
-           status = CASE WHEN j.status = 'blocked' AND j.unfinished_deps + c.delta = 0
-                         THEN 'ready'::sluice.job_status ELSE j.status END
+    -- were found above: the dependents spared), +1 for one no longer done. Read from the
+    -- dependency index first: most completions release nobody (independent jobs, or the last
+    -- ones of a stage), and the update, planned for a join, read every job to find no one.
+    SELECT array_agg(x.job_id ORDER BY x.job_id), array_agg(x.delta ORDER BY x.job_id) INTO v_dep_ids, v_dep_deltas
       FROM (SELECT x.job_id, sum(x.delta)::int AS delta
               FROM (SELECT d.job_id, -1 AS delta FROM sluice.job_dependencies d
                      WHERE d.depends_on_job_id = ANY (v_now_succeeded)
@@ -1117,9 +1152,17 @@ BEGIN
                     SELECT d.job_id, 1 FROM sluice.job_dependencies d WHERE d.depends_on_job_id = ANY (v_now_undone)
                     UNION ALL
                     SELECT s.id, -1 FROM unnest(v_spared) AS s(id)) x
-             GROUP BY x.job_id) c
-     WHERE j.id = c.job_id AND c.delta <> 0 AND j.status IN ('blocked', 'ready')
-       AND NOT j.id = ANY (coalesce(v_back_to_waiting, '{}'));  -- recounted whole above
+             GROUP BY x.job_id) x
+     WHERE x.delta <> 0;
+    IF v_dep_ids IS NOT NULL THEN
+      UPDATE sluice.jobs j
+         SET unfinished_deps = j.unfinished_deps + c.delta,
+             status = CASE WHEN j.status = 'blocked' AND j.unfinished_deps + c.delta = 0
+                           THEN 'ready'::sluice.job_status ELSE j.status END
+        FROM unnest(v_dep_ids, v_dep_deltas) AS c(job_id, delta)
+       WHERE j.id = c.job_id AND j.status IN ('blocked', 'ready')
+         AND NOT j.id = ANY (coalesce(v_back_to_waiting, '{}'));  -- recounted whole above
+    END IF;
 
     SELECT array_agg(wf ORDER BY wf), array_agg(delta ORDER BY wf) INTO v_delta_wfs, v_deltas
       FROM (SELECT c.wf, sum(CASE WHEN sluice.job_status_is_done(c.ns) THEN -1 ELSE 1 END)::int AS delta
@@ -1213,6 +1256,27 @@ BEGIN
    WHERE n.id = NEW.scheduled_node_id AND n.status = 'active'
      AND NOT EXISTS (SELECT 1 FROM sluice.workers k
                       WHERE k.scheduled_node_id = n.id AND k.status = 'running');
+  RETURN NULL;
+END $$;
+
+--
+-- Name: tg_workers__release_references(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_workers__release_references() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_gone bigint[];
+BEGIN
+  -- Workers deleted with their workflow need nothing: their jobs and results go too.
+  SELECT array_agg(o.id) INTO v_gone FROM old_rows o
+   WHERE EXISTS (SELECT 1 FROM sluice.workflows w WHERE w.id = o.workflow_id);
+  IF v_gone IS NULL THEN
+    RETURN NULL;
+  END IF;
+  UPDATE sluice.jobs SET worker_id = NULL WHERE worker_id = ANY (v_gone);
+  UPDATE sluice.results SET worker_id = NULL WHERE worker_id = ANY (v_gone);
   RETURN NULL;
 END $$;
 
@@ -1451,15 +1515,17 @@ END $$;
 --
 
 CREATE FUNCTION sluice.workflow_job_counts_add(p_workflow_ids bigint[], p_statuses sluice.job_status[], p_deltas bigint[]) RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
+BEGIN
   INSERT INTO sluice.workflow_job_counts (workflow_id, shard, status, jobs)
   SELECT d.workflow_id, (pg_backend_pid() % 32768)::smallint, d.status, d.delta
     FROM unnest(p_workflow_ids, p_statuses, p_deltas) AS d(workflow_id, status, delta)
    WHERE d.delta <> 0
    ORDER BY d.workflow_id, d.status
-  ON CONFLICT ON CONSTRAINT workflow_job_counts_pkey DO UPDATE SET jobs = workflow_job_counts.jobs + EXCLUDED.jobs
-$$;
+  ON CONFLICT ON CONSTRAINT workflow_job_counts_pkey DO UPDATE SET jobs = workflow_job_counts.jobs + EXCLUDED.jobs;
+END $$;
 
 --
 -- Name: workflows_cancel(bigint); Type: FUNCTION; Schema: sluice; Owner: -
@@ -2989,6 +3055,12 @@ CREATE TRIGGER tg_workers__10_complete_allocation AFTER UPDATE OF status ON slui
 CREATE TRIGGER tg_workers__20_abandon_action_runs AFTER UPDATE OF status ON sluice.workers FOR EACH ROW WHEN (((new.status <> 'running'::sluice.worker_status) AND (old.status = 'running'::sluice.worker_status))) EXECUTE FUNCTION sluice.tg_workers__abandon_action_runs();
 
 --
+-- Name: workers tg_workers__30_release_references; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_workers__30_release_references AFTER DELETE ON sluice.workers REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_workers__release_references();
+
+--
 -- Name: workflows tg_workflows__10_arm_complete_actions; Type: TRIGGER; Schema: sluice; Owner: -
 --
 
@@ -3147,13 +3219,6 @@ ALTER TABLE ONLY sluice.jobs
     ADD CONSTRAINT jobs_scheduler_fkey FOREIGN KEY (scheduler_id) REFERENCES sluice.slurm_schedulers(id);
 
 --
--- Name: jobs jobs_worker_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
---
-
-ALTER TABLE ONLY sluice.jobs
-    ADD CONSTRAINT jobs_worker_fkey FOREIGN KEY (worker_id) REFERENCES sluice.workers(id) ON DELETE SET NULL;
-
---
 -- Name: jobs jobs_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
 --
 
@@ -3173,20 +3238,6 @@ ALTER TABLE ONLY sluice.resource_requirements
 
 ALTER TABLE ONLY sluice.results
     ADD CONSTRAINT results_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs(id) ON DELETE CASCADE;
-
---
--- Name: results results_worker_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
---
-
-ALTER TABLE ONLY sluice.results
-    ADD CONSTRAINT results_worker_fkey FOREIGN KEY (worker_id) REFERENCES sluice.workers(id) ON DELETE SET NULL;
-
---
--- Name: results results_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
---
-
-ALTER TABLE ONLY sluice.results
-    ADD CONSTRAINT results_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
 
 --
 -- Name: scheduled_compute_nodes scheduled_compute_nodes_action_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
