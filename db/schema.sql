@@ -1822,21 +1822,35 @@ BEGIN
   END IF;
 
   -- No separate lock pass: uninitialized jobs are touched only by holders of the workflow lock.
-  UPDATE sluice.jobs j
-     SET unfinished_deps = c.unfinished,
-         status = CASE
-           WHEN j.cancel_on_blocking_job_failure AND c.unsuccessful > 0 THEN 'canceled'::sluice.job_status
-           WHEN c.unfinished = 0 THEN 'ready'::sluice.job_status
-           ELSE 'blocked'::sluice.job_status END
-    FROM (SELECT j2.id,
-                 count(dep.id) FILTER (WHERE NOT sluice.job_status_is_done(dep.status)) AS unfinished,
-                 count(dep.id) FILTER (WHERE sluice.job_status_is_unsuccessful(dep.status)) AS unsuccessful
-            FROM sluice.jobs j2
-            LEFT JOIN sluice.job_dependencies d ON d.job_id = j2.id
-            LEFT JOIN sluice.jobs dep ON dep.id = d.depends_on_job_id
-           WHERE j2.workflow_id = p_workflow_id AND j2.status = 'uninitialized'
-           GROUP BY j2.id) c
-   WHERE j.id = c.id;
+  IF NOT EXISTS (SELECT 1 FROM sluice.workflow_job_counts c
+                  WHERE c.workflow_id = p_workflow_id AND c.status <> 'uninitialized' AND c.jobs <> 0) THEN
+    UPDATE sluice.jobs j
+       SET unfinished_deps = c.n,
+           status = CASE WHEN c.n = 0 THEN 'ready'::sluice.job_status ELSE 'blocked'::sluice.job_status END,
+           became_ready = c.n = 0
+      FROM (SELECT j2.id, count(d.job_id)::int AS n
+              FROM sluice.jobs j2
+              LEFT JOIN sluice.job_dependencies d ON d.job_id = j2.id
+             WHERE j2.workflow_id = p_workflow_id AND j2.status = 'uninitialized'
+             GROUP BY j2.id) c
+     WHERE j.id = c.id;
+  ELSE
+    UPDATE sluice.jobs j
+       SET unfinished_deps = c.unfinished,
+           status = CASE
+             WHEN j.cancel_on_blocking_job_failure AND c.unsuccessful > 0 THEN 'canceled'::sluice.job_status
+             WHEN c.unfinished = 0 THEN 'ready'::sluice.job_status
+             ELSE 'blocked'::sluice.job_status END
+      FROM (SELECT j2.id,
+                   count(dep.id) FILTER (WHERE NOT sluice.job_status_is_done(dep.status)) AS unfinished,
+                   count(dep.id) FILTER (WHERE sluice.job_status_is_unsuccessful(dep.status)) AS unsuccessful
+              FROM sluice.jobs j2
+              LEFT JOIN sluice.job_dependencies d ON d.job_id = j2.id
+              LEFT JOIN sluice.jobs dep ON dep.id = d.depends_on_job_id
+             WHERE j2.workflow_id = p_workflow_id AND j2.status = 'uninitialized'
+             GROUP BY j2.id) c
+     WHERE j.id = c.id;
+  END IF;
   GET DIAGNOSTICS v_moved = ROW_COUNT;
 
   INSERT INTO sluice.events (workflow_id, kind, data)
@@ -3123,7 +3137,7 @@ CREATE TRIGGER tg_jobs__00_keys_fixed BEFORE UPDATE OF id, workflow_id ON sluice
 -- Name: jobs tg_jobs__05_track_ready; Type: TRIGGER; Schema: sluice; Owner: -
 --
 
-CREATE TRIGGER tg_jobs__05_track_ready BEFORE UPDATE OF status ON sluice.jobs FOR EACH ROW WHEN (((new.status IS DISTINCT FROM old.status) AND (new.status = ANY (ARRAY['ready'::sluice.job_status, 'uninitialized'::sluice.job_status])))) EXECUTE FUNCTION sluice.tg_jobs__track_ready();
+CREATE TRIGGER tg_jobs__05_track_ready BEFORE UPDATE OF status ON sluice.jobs FOR EACH ROW WHEN (((new.status IS DISTINCT FROM old.status) AND (new.status = ANY (ARRAY['ready'::sluice.job_status, 'uninitialized'::sluice.job_status])) AND (new.became_ready IS DISTINCT FROM (new.status = 'ready'::sluice.job_status)))) EXECUTE FUNCTION sluice.tg_jobs__track_ready();
 
 --
 -- Name: jobs tg_jobs__10_count_deleted; Type: TRIGGER; Schema: sluice; Owner: -
