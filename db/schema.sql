@@ -723,6 +723,47 @@ CREATE FUNCTION sluice.jobs_fit(j sluice.jobs, p_scheduler_id bigint, p_max_runt
 $$;
 
 --
+-- Name: jobs_referenced_missing(bigint[]); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.jobs_referenced_missing(p_ids bigint[]) RETURNS bigint
+    LANGUAGE plpgsql
+    SET jit TO 'off'
+    AS $$
+DECLARE
+  v_xid xid := pg_current_xact_id()::xid;
+  v_lo bigint;
+  v_hi bigint;
+  v_n bigint;
+  v_found bigint;
+  v_ours boolean;
+  v_missing bigint;
+  v_others boolean;
+BEGIN
+  SELECT min(r.id), max(r.id), count(*) INTO v_lo, v_hi, v_n FROM unnest(p_ids) AS r(id);
+  IF v_n = 0 THEN
+    RETURN NULL;
+  END IF;
+  IF v_hi - v_lo < 2 * v_n THEN
+    SELECT count(*), coalesce(bool_and(j.xmin = v_xid), true) INTO v_found, v_ours
+      FROM sluice.jobs j WHERE j.id BETWEEN v_lo AND v_hi;
+    IF v_found = v_hi - v_lo + 1 AND v_ours THEN
+      RETURN NULL;
+    END IF;
+  END IF;
+  SELECT min(r.id) FILTER (WHERE j.id IS NULL), coalesce(bool_or(j.xmin <> v_xid), false)
+    INTO v_missing, v_others
+    FROM unnest(p_ids) AS r(id) LEFT JOIN sluice.jobs j ON j.id = r.id;
+  IF v_others THEN
+    PERFORM 1 FROM sluice.jobs j WHERE j.id = ANY (p_ids) AND j.xmin <> v_xid ORDER BY j.id FOR KEY SHARE OF j;
+    -- A job deleted before its lock was granted is missing now.
+    SELECT r.id INTO v_missing FROM unnest(p_ids) AS r(id)
+     WHERE NOT EXISTS (SELECT 1 FROM sluice.jobs j WHERE j.id = r.id) LIMIT 1;
+  END IF;
+  RETURN v_missing;
+END $$;
+
+--
 -- Name: jobs_requeue(bigint, bigint[], integer[]); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
@@ -837,6 +878,27 @@ BEGIN
 END $$;
 
 --
+-- Name: tg_job_dependencies__check_jobs(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_job_dependencies__check_jobs() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET jit TO 'off'
+    AS $$
+DECLARE
+  v_missing bigint;
+BEGIN
+  v_missing := sluice.jobs_referenced_missing(ARRAY(SELECT job_id FROM new_rows));
+  IF v_missing IS NOT NULL THEN
+    RAISE EXCEPTION 'insert or update on table "job_dependencies" violates foreign key constraint "job_dependencies_job_fkey"'
+      USING ERRCODE = 'foreign_key_violation', TABLE = 'job_dependencies', CONSTRAINT = 'job_dependencies_job_fkey',
+            DETAIL = format('Key (job_id)=(%s) is not present in table "jobs".', v_missing);
+  END IF;
+  RETURN NULL;
+END $$;
+
+--
 -- Name: tg_jobs__count_actions(); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
@@ -932,6 +994,8 @@ DECLARE
   v_wfs bigint[];
   v_statuses sluice.job_status[];
   v_counts bigint[];
+  v_found integer;
+  v_missing bigint;
 BEGIN
   UPDATE sluice.workflows w
      SET num_jobs = w.num_jobs + c.n,
@@ -941,9 +1005,31 @@ BEGIN
                  count(*) FILTER (WHERE NOT sluice.job_status_is_done(status)) AS unfinished
             FROM new_rows GROUP BY workflow_id) c
    WHERE w.id = c.workflow_id;
+  GET DIAGNOSTICS v_found = ROW_COUNT;
+  IF v_found < (SELECT count(DISTINCT workflow_id) FROM new_rows) THEN
+    SELECT n.workflow_id INTO v_missing FROM new_rows n
+     WHERE NOT EXISTS (SELECT 1 FROM sluice.workflows w WHERE w.id = n.workflow_id) LIMIT 1;
+    RAISE EXCEPTION 'insert or update on table "jobs" violates foreign key constraint "jobs_workflow_fkey"'
+      USING ERRCODE = 'foreign_key_violation', TABLE = 'jobs', CONSTRAINT = 'jobs_workflow_fkey',
+            DETAIL = format('Key (workflow_id)=(%s) is not present in table "workflows".', v_missing);
+  END IF;
   SELECT array_agg(workflow_id), array_agg(status), array_agg(n) INTO v_wfs, v_statuses, v_counts
     FROM (SELECT workflow_id, status, count(*) AS n FROM new_rows GROUP BY workflow_id, status) c;
   PERFORM sluice.workflow_job_counts_add(v_wfs, v_statuses, v_counts);
+  RETURN NULL;
+END $$;
+
+--
+-- Name: tg_jobs__delete_links(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_jobs__delete_links() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+  DELETE FROM sluice.job_dependencies d WHERE d.job_id IN (SELECT o.id FROM old_rows o);
+  DELETE FROM sluice.workflow_action_jobs m WHERE m.job_id IN (SELECT o.id FROM old_rows o);
   RETURN NULL;
 END $$;
 
@@ -1213,6 +1299,18 @@ BEGIN
 END $$;
 
 --
+-- Name: tg_keys_fixed(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_keys_fixed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  RAISE EXCEPTION 'the key columns of %.% never change: delete the row and insert another', TG_TABLE_SCHEMA, TG_TABLE_NAME
+    USING ERRCODE = 'foreign_key_violation', TABLE = TG_TABLE_NAME;
+END $$;
+
+--
 -- Name: tg_workers__abandon_action_runs(); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
@@ -1281,6 +1379,68 @@ BEGIN
 END $$;
 
 --
+-- Name: tg_workflow_action_jobs__check_refs(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_workflow_action_jobs__check_refs() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET jit TO 'off'
+    AS $$
+DECLARE
+  v_xid xid := pg_current_xact_id()::xid;
+  v_lo bigint;
+  v_hi bigint;
+  v_n bigint;
+  v_found bigint;
+  v_ours boolean;
+  v_missing bigint;
+BEGIN
+  -- Actions: a few rows, however many members; created by this transaction too, as one range.
+  SELECT min(action_id), max(action_id), count(*) INTO v_lo, v_hi, v_n FROM new_rows;
+  IF v_n = 0 THEN
+    RETURN NULL;
+  END IF;
+  IF v_hi - v_lo < 2 * v_n THEN
+    SELECT count(*), coalesce(bool_and(a.xmin = v_xid), true) INTO v_found, v_ours
+      FROM sluice.workflow_actions a WHERE a.id BETWEEN v_lo AND v_hi;
+  END IF;
+  IF v_found IS DISTINCT FROM v_hi - v_lo + 1 OR NOT v_ours THEN
+    PERFORM 1 FROM sluice.workflow_actions a
+     WHERE a.id IN (SELECT action_id FROM new_rows) AND a.xmin <> v_xid ORDER BY a.id FOR KEY SHARE OF a;
+    SELECT n.action_id INTO v_missing FROM (SELECT DISTINCT action_id FROM new_rows) n
+     WHERE NOT EXISTS (SELECT 1 FROM sluice.workflow_actions a WHERE a.id = n.action_id) LIMIT 1;
+  END IF;
+  IF v_missing IS NOT NULL THEN
+    RAISE EXCEPTION 'insert or update on table "workflow_action_jobs" violates foreign key constraint "workflow_action_jobs_action_fkey"'
+      USING ERRCODE = 'foreign_key_violation', TABLE = 'workflow_action_jobs',
+            CONSTRAINT = 'workflow_action_jobs_action_fkey',
+            DETAIL = format('Key (action_id)=(%s) is not present in table "workflow_actions".', v_missing);
+  END IF;
+  v_missing := sluice.jobs_referenced_missing(ARRAY(SELECT job_id FROM new_rows));
+  IF v_missing IS NOT NULL THEN
+    RAISE EXCEPTION 'insert or update on table "workflow_action_jobs" violates foreign key constraint "workflow_action_jobs_job_fkey"'
+      USING ERRCODE = 'foreign_key_violation', TABLE = 'workflow_action_jobs',
+            CONSTRAINT = 'workflow_action_jobs_job_fkey',
+            DETAIL = format('Key (job_id)=(%s) is not present in table "jobs".', v_missing);
+  END IF;
+  RETURN NULL;
+END $$;
+
+--
+-- Name: tg_workflow_actions__delete_members(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_workflow_actions__delete_members() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+  DELETE FROM sluice.workflow_action_jobs m WHERE m.action_id IN (SELECT o.id FROM old_rows o);
+  RETURN NULL;
+END $$;
+
+--
 -- Name: tg_workflows__arm_complete_actions(); Type: FUNCTION; Schema: sluice; Owner: -
 --
 
@@ -1302,6 +1462,19 @@ CREATE FUNCTION sluice.tg_workflows__cancel_allocations() RETURNS trigger
 BEGIN
   UPDATE sluice.scheduled_compute_nodes SET status = 'canceled', finished_at = now()
    WHERE workflow_id = NEW.id AND status IN ('pending', 'active');
+  RETURN NULL;
+END $$;
+
+--
+-- Name: tg_workflows__delete_jobs(); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.tg_workflows__delete_jobs() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+  DELETE FROM sluice.jobs j WHERE j.workflow_id IN (SELECT o.id FROM old_rows o);
   RETURN NULL;
 END $$;
 
@@ -1721,21 +1894,35 @@ BEGIN
   END IF;
 
   -- No separate lock pass: uninitialized jobs are touched only by holders of the workflow lock.
-  UPDATE sluice.jobs j
-     SET unfinished_deps = c.unfinished,
-         status = CASE
-           WHEN j.cancel_on_blocking_job_failure AND c.unsuccessful > 0 THEN 'canceled'::sluice.job_status
-           WHEN c.unfinished = 0 THEN 'ready'::sluice.job_status
-           ELSE 'blocked'::sluice.job_status END
-    FROM (SELECT j2.id,
-                 count(dep.id) FILTER (WHERE NOT sluice.job_status_is_done(dep.status)) AS unfinished,
-                 count(dep.id) FILTER (WHERE sluice.job_status_is_unsuccessful(dep.status)) AS unsuccessful
-            FROM sluice.jobs j2
-            LEFT JOIN sluice.job_dependencies d ON d.job_id = j2.id
-            LEFT JOIN sluice.jobs dep ON dep.id = d.depends_on_job_id
-           WHERE j2.workflow_id = p_workflow_id AND j2.status = 'uninitialized'
-           GROUP BY j2.id) c
-   WHERE j.id = c.id;
+  IF NOT EXISTS (SELECT 1 FROM sluice.workflow_job_counts c
+                  WHERE c.workflow_id = p_workflow_id AND c.status <> 'uninitialized' AND c.jobs <> 0) THEN
+    UPDATE sluice.jobs j
+       SET unfinished_deps = c.n,
+           status = CASE WHEN c.n = 0 THEN 'ready'::sluice.job_status ELSE 'blocked'::sluice.job_status END,
+           became_ready = c.n = 0
+      FROM (SELECT j2.id, count(d.job_id)::int AS n
+              FROM sluice.jobs j2
+              LEFT JOIN sluice.job_dependencies d ON d.job_id = j2.id
+             WHERE j2.workflow_id = p_workflow_id AND j2.status = 'uninitialized'
+             GROUP BY j2.id) c
+     WHERE j.id = c.id;
+  ELSE
+    UPDATE sluice.jobs j
+       SET unfinished_deps = c.unfinished,
+           status = CASE
+             WHEN j.cancel_on_blocking_job_failure AND c.unsuccessful > 0 THEN 'canceled'::sluice.job_status
+             WHEN c.unfinished = 0 THEN 'ready'::sluice.job_status
+             ELSE 'blocked'::sluice.job_status END
+      FROM (SELECT j2.id,
+                   count(dep.id) FILTER (WHERE NOT sluice.job_status_is_done(dep.status)) AS unfinished,
+                   count(dep.id) FILTER (WHERE sluice.job_status_is_unsuccessful(dep.status)) AS unsuccessful
+              FROM sluice.jobs j2
+              LEFT JOIN sluice.job_dependencies d ON d.job_id = j2.id
+              LEFT JOIN sluice.jobs dep ON dep.id = d.depends_on_job_id
+             WHERE j2.workflow_id = p_workflow_id AND j2.status = 'uninitialized'
+             GROUP BY j2.id) c
+     WHERE j.id = c.id;
+  END IF;
   GET DIAGNOSTICS v_moved = ROW_COUNT;
 
   INSERT INTO sluice.events (workflow_id, kind, data)
@@ -3001,10 +3188,28 @@ CREATE INDEX workflows_owner_role_idx ON sluice.workflows USING btree (owner_rol
 CREATE TRIGGER tg_events__10_rearm_allocations AFTER INSERT ON sluice.events FOR EACH ROW WHEN ((new.kind = 'job_retried'::sluice.event_kind)) EXECUTE FUNCTION sluice.tg_events__rearm_allocations();
 
 --
+-- Name: job_dependencies tg_job_dependencies__00_keys_fixed; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_job_dependencies__00_keys_fixed BEFORE UPDATE OF job_id ON sluice.job_dependencies FOR EACH ROW WHEN ((old.job_id <> new.job_id)) EXECUTE FUNCTION sluice.tg_keys_fixed();
+
+--
+-- Name: job_dependencies tg_job_dependencies__10_check_jobs; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_job_dependencies__10_check_jobs AFTER INSERT ON sluice.job_dependencies REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_job_dependencies__check_jobs();
+
+--
+-- Name: jobs tg_jobs__00_keys_fixed; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_jobs__00_keys_fixed BEFORE UPDATE OF id, workflow_id ON sluice.jobs FOR EACH ROW WHEN (((old.id <> new.id) OR (old.workflow_id <> new.workflow_id))) EXECUTE FUNCTION sluice.tg_keys_fixed();
+
+--
 -- Name: jobs tg_jobs__05_track_ready; Type: TRIGGER; Schema: sluice; Owner: -
 --
 
-CREATE TRIGGER tg_jobs__05_track_ready BEFORE UPDATE OF status ON sluice.jobs FOR EACH ROW WHEN (((new.status IS DISTINCT FROM old.status) AND (new.status = ANY (ARRAY['ready'::sluice.job_status, 'uninitialized'::sluice.job_status])))) EXECUTE FUNCTION sluice.tg_jobs__track_ready();
+CREATE TRIGGER tg_jobs__05_track_ready BEFORE UPDATE OF status ON sluice.jobs FOR EACH ROW WHEN (((new.status IS DISTINCT FROM old.status) AND (new.status = ANY (ARRAY['ready'::sluice.job_status, 'uninitialized'::sluice.job_status])) AND (new.became_ready IS DISTINCT FROM (new.status = 'ready'::sluice.job_status)))) EXECUTE FUNCTION sluice.tg_jobs__track_ready();
 
 --
 -- Name: jobs tg_jobs__10_count_deleted; Type: TRIGGER; Schema: sluice; Owner: -
@@ -3029,6 +3234,12 @@ CREATE TRIGGER tg_jobs__20_release_dependents AFTER DELETE ON sluice.jobs REFERE
 --
 
 CREATE TRIGGER tg_jobs__20_status_change AFTER UPDATE ON sluice.jobs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__status_change();
+
+--
+-- Name: jobs tg_jobs__25_delete_links; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_jobs__25_delete_links AFTER DELETE ON sluice.jobs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_jobs__delete_links();
 
 --
 -- Name: jobs tg_jobs__30_count_actions; Type: TRIGGER; Schema: sluice; Owner: -
@@ -3061,6 +3272,30 @@ CREATE TRIGGER tg_workers__20_abandon_action_runs AFTER UPDATE OF status ON slui
 CREATE TRIGGER tg_workers__30_release_references AFTER DELETE ON sluice.workers REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_workers__release_references();
 
 --
+-- Name: workflow_action_jobs tg_workflow_action_jobs__00_keys_fixed; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_workflow_action_jobs__00_keys_fixed BEFORE UPDATE OF action_id, job_id ON sluice.workflow_action_jobs FOR EACH ROW WHEN (((old.action_id <> new.action_id) OR (old.job_id <> new.job_id))) EXECUTE FUNCTION sluice.tg_keys_fixed();
+
+--
+-- Name: workflow_action_jobs tg_workflow_action_jobs__10_check_refs; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_workflow_action_jobs__10_check_refs AFTER INSERT ON sluice.workflow_action_jobs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_workflow_action_jobs__check_refs();
+
+--
+-- Name: workflow_actions tg_workflow_actions__00_keys_fixed; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_workflow_actions__00_keys_fixed BEFORE UPDATE OF id ON sluice.workflow_actions FOR EACH ROW WHEN ((old.id <> new.id)) EXECUTE FUNCTION sluice.tg_keys_fixed();
+
+--
+-- Name: workflow_actions tg_workflow_actions__40_delete_members; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_workflow_actions__40_delete_members AFTER DELETE ON sluice.workflow_actions REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_workflow_actions__delete_members();
+
+--
 -- Name: workflows tg_workflows__10_arm_complete_actions; Type: TRIGGER; Schema: sluice; Owner: -
 --
 
@@ -3077,6 +3312,12 @@ CREATE TRIGGER tg_workflows__20_start_run_actions AFTER UPDATE OF run_id ON slui
 --
 
 CREATE TRIGGER tg_workflows__30_cancel_allocations AFTER UPDATE OF canceled_at ON sluice.workflows FOR EACH ROW WHEN ((new.canceled_at IS NOT NULL)) EXECUTE FUNCTION sluice.tg_workflows__cancel_allocations();
+
+--
+-- Name: workflows tg_workflows__40_delete_jobs; Type: TRIGGER; Schema: sluice; Owner: -
+--
+
+CREATE TRIGGER tg_workflows__40_delete_jobs AFTER DELETE ON sluice.workflows REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sluice.tg_workflows__delete_jobs();
 
 --
 -- Name: action_runs action_runs_action_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
@@ -3126,13 +3367,6 @@ ALTER TABLE ONLY sluice.failure_handlers
 
 ALTER TABLE ONLY sluice.files
     ADD CONSTRAINT files_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
-
---
--- Name: job_dependencies job_dependencies_job_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
---
-
-ALTER TABLE ONLY sluice.job_dependencies
-    ADD CONSTRAINT job_dependencies_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs(id) ON DELETE CASCADE;
 
 --
 -- Name: job_input_files job_input_files_file_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
@@ -3219,13 +3453,6 @@ ALTER TABLE ONLY sluice.jobs
     ADD CONSTRAINT jobs_scheduler_fkey FOREIGN KEY (scheduler_id) REFERENCES sluice.slurm_schedulers(id);
 
 --
--- Name: jobs jobs_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
---
-
-ALTER TABLE ONLY sluice.jobs
-    ADD CONSTRAINT jobs_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
-
---
 -- Name: resource_requirements resource_requirements_workflow_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
 --
 
@@ -3294,20 +3521,6 @@ ALTER TABLE ONLY sluice.workers
 
 ALTER TABLE ONLY sluice.workers
     ADD CONSTRAINT workers_workflow_fkey FOREIGN KEY (workflow_id) REFERENCES sluice.workflows(id) ON DELETE CASCADE;
-
---
--- Name: workflow_action_jobs workflow_action_jobs_action_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
---
-
-ALTER TABLE ONLY sluice.workflow_action_jobs
-    ADD CONSTRAINT workflow_action_jobs_action_fkey FOREIGN KEY (action_id) REFERENCES sluice.workflow_actions(id) ON DELETE CASCADE;
-
---
--- Name: workflow_action_jobs workflow_action_jobs_job_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -
---
-
-ALTER TABLE ONLY sluice.workflow_action_jobs
-    ADD CONSTRAINT workflow_action_jobs_job_fkey FOREIGN KEY (job_id) REFERENCES sluice.jobs(id) ON DELETE CASCADE;
 
 --
 -- Name: workflow_actions workflow_actions_scheduler_fkey; Type: FK CONSTRAINT; Schema: sluice; Owner: -

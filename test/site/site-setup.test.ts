@@ -108,7 +108,7 @@ describe('a site set up as docs/site-guide.md says', () => {
     expect(r?.tables).toBeGreaterThan(20);
   });
 
-  it('has two SECURITY DEFINER functions, with pinned search_paths: the token lookup only the server may run, the ANALYZE after bulk writes users may', async () => {
+  it('has SECURITY DEFINER functions with pinned search_paths only for the token lookup (the server may run it), the ANALYZE after bulk writes (users may), and the set-wise reference checks and cascades (triggers only)', async () => {
     const rows = await superuser<{
       fn: string;
       owner: string;
@@ -143,6 +143,21 @@ describe('a site set up as docs/site-guide.md says', () => {
         server: false,
         users: true,
       },
+      // Migration 0011: in place of foreign keys, run as the owner as a foreign key's queries are.
+      ...[
+        'sluice.tg_job_dependencies__check_jobs()',
+        'sluice.tg_jobs__delete_links()',
+        'sluice.tg_workflow_action_jobs__check_refs()',
+        'sluice.tg_workflow_actions__delete_members()',
+        'sluice.tg_workflows__delete_jobs()',
+      ].map((fn) => ({
+        fn,
+        owner,
+        config: ['search_path=pg_catalog, pg_temp', ...(fn.includes('check') ? ['jit=off'] : [])],
+        public_exec: false,
+        server: false,
+        users: false,
+      })),
     ]);
   });
 });
