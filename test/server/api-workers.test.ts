@@ -104,6 +104,19 @@ describe('POST /api/v1/workers/{id}/heartbeat', () => {
   });
 });
 
+/** A created and initialized workflow of alice's with one job, made through the CLI in a directory of its own. */
+async function aliceRunsOneJob(name: string, command: string) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `sluice-${name}-`));
+  const specFile = path.join(dir, 'spec.yaml');
+  writeFileSync(specFile, `name: ${name}\njobs:\n  - name: slow\n    command: ${command}\n`);
+  const env = { SLUICE_DATABASE_URL: site.users.alice!.url };
+  const created = await runCli(['workflows', 'create', specFile, '--json'], { env, cwd: dir });
+  expect(created.code, created.stderr).toBe(0);
+  const id = Number(JSON.parse(created.stdout).id);
+  expect((await runCli(['workflows', 'initialize', String(id)], { env, cwd: dir })).code).toBe(0);
+  return { dir, id, env };
+}
+
 describe('sluice worker --wake sse', () => {
   // A server of its own, over real HTTP, that counts the beats it answers.
   let app: ReturnType<typeof buildApp> | undefined;
@@ -120,14 +133,7 @@ describe('sluice worker --wake sse', () => {
     });
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
     const alice = site.users.alice!;
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-sse-beats-'));
-    const specFile = path.join(dir, 'spec.yaml');
-    writeFileSync(specFile, 'name: sse-beats\njobs:\n  - name: slow\n    command: sleep 1.5\n');
-    const env = { SLUICE_DATABASE_URL: alice.url };
-    const created = await runCli(['workflows', 'create', specFile, '--json'], { env, cwd: dir });
-    expect(created.code, created.stderr).toBe(0);
-    const id = Number(JSON.parse(created.stdout).id);
-    expect((await runCli(['workflows', 'initialize', String(id)], { env, cwd: dir })).code).toBe(0);
+    const { dir, id, env } = await aliceRunsOneJob('sse-beats', 'sleep 1.5');
 
     const worker = spawnCli(
       ['worker', String(id), '--wake', 'sse', '--heartbeat-interval', '0.2', '--output-dir', 'out'],
@@ -149,14 +155,7 @@ describe('sluice worker --wake sse', () => {
     const gone = buildApp({ db: site.serverHandle() });
     const base = await gone.listen({ host: '127.0.0.1', port: 0 });
     const alice = site.users.alice!;
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-sse-fallback-'));
-    const specFile = path.join(dir, 'spec.yaml');
-    writeFileSync(specFile, 'name: sse-fallback\njobs:\n  - name: slow\n    command: sleep 4\n');
-    const env = { SLUICE_DATABASE_URL: alice.url };
-    const created = await runCli(['workflows', 'create', specFile, '--json'], { env, cwd: dir });
-    expect(created.code, created.stderr).toBe(0);
-    const id = Number(JSON.parse(created.stdout).id);
-    expect((await runCli(['workflows', 'initialize', String(id)], { env, cwd: dir })).code).toBe(0);
+    const { dir, id, env } = await aliceRunsOneJob('sse-fallback', 'sleep 4');
     // A 2 s timeout: a worker that stopped beating would fence itself well before its job ends.
     const worker = spawnCli(
       ['worker', String(id), '--wake', 'sse', '--heartbeat-interval', '0.2', '--heartbeat-timeout', '2'],
