@@ -21,27 +21,8 @@
 # Progress goes to stderr; on failure the last line of stderr says why, after the log's tail.
 set -euo pipefail
 
-PROG=$(basename "$0")
-
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-  # die REASON [LOGFILE...]: show the logs' tails, then the one-line reason last.
-  local reason=$1 f
-  shift
-  for f in "$@"; do
-    [ -f "$f" ] || continue
-    printf -- '--- last lines of %s ---\n' "$f" >&2
-    tail -n 20 "$f" >&2 || true
-    printf -- '---\n' >&2
-  done
-  printf '%s: error: %s\n' "$PROG" "$reason" >&2
-  exit 1
-}
-usage() {
-  sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0" >&2
-  exit 2
-}
-now_ms() { date +%s%3N; }
+# shellcheck source=lib/test-service-helpers.sh
+source "$(dirname "$0")/lib/test-service-helpers.sh"
 
 # Debian installs the binary in /usr/sbin, which a non-root PATH may lack.
 PATH=$PATH:/usr/sbin
@@ -78,30 +59,8 @@ cmd_install() {
 }
 
 # Local TCP ports in use (listening or connected), in decimal, one a line.
-used_ports() {
-  local hex
-  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$1 ~ /^[0-9]+:$/ { sub(/.*:/, "", $2); print $2 }' |
-    sort -u | while read -r hex; do echo $((16#$hex)); done
-}
+pick_port() { pick_ports 1; }
 
-# A free port below the ephemeral range (where outgoing connections take their local ports).
-pick_port() {
-  local used port _ low span
-  low=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-  span=$((low - 20000 - 1))
-  [ "$span" -gt 100 ] || span=10000
-  used=" $(used_ports | tr '\n' ' ') "
-  for _ in $(seq 1 200); do
-    port=$((20000 + (RANDOM * 32768 + RANDOM) % span))
-    case "$used" in *" $port "*) continue ;; esac
-    echo "$port"
-    return 0
-  done
-  die "found no free TCP port"
-}
-
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-pid_of() { if [ -s "$1" ]; then tr -dc '0-9' <"$1"; fi; }
 port_of() { sed -n 's/^listen_port = \([0-9]*\)$/\1/p' "$1/pgbouncer.ini" 2>/dev/null; }
 
 valid_user() { [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "not a plain role name: $1"; }

@@ -17,27 +17,8 @@
 set -euo pipefail
 
 NODES=(node1 node2)
-PROG=$(basename "$0")
-
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-  # die REASON [LOGFILE...]: show the logs' tails, then the one-line reason last.
-  local reason=$1 f
-  shift
-  for f in "$@"; do
-    [ -f "$f" ] || continue
-    printf -- '--- last lines of %s ---\n' "$f" >&2
-    tail -n 20 "$f" >&2 || true
-    printf -- '---\n' >&2
-  done
-  printf '%s: error: %s\n' "$PROG" "$reason" >&2
-  exit 1
-}
-usage() {
-  sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0" >&2
-  exit 2
-}
-now_ms() { date +%s%3N; }
+# shellcheck source=lib/test-service-helpers.sh
+source "$(dirname "$0")/lib/test-service-helpers.sh"
 
 have_slurm() {
   command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null &&
@@ -109,37 +90,6 @@ ensure_hostname_resolves() {
 }
 
 # Local TCP ports in use (listening or connected), in decimal, one a line.
-used_ports() {
-  local hex
-  # Column 2 is the local ADDR:PORT, the port in hex.
-  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$1 ~ /^[0-9]+:$/ { sub(/.*:/, "", $2); print $2 }' |
-    sort -u | while read -r hex; do echo $((16#$hex)); done
-}
-
-# Print a base port P such that P .. P+count-1 are all free, below the ephemeral range (where
-# outgoing connections take their local ports).
-pick_ports() {
-  local count=$1 used base i ok _ low span
-  low=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-  span=$((low - 20000 - count))
-  [ "$span" -gt 100 ] || span=10000
-  used=" $(used_ports | tr '\n' ' ') "
-  for _ in $(seq 1 200); do
-    base=$((20000 + (RANDOM * 32768 + RANDOM) % span))
-    ok=1
-    for ((i = 0; i < count; i++)); do
-      case "$used" in *" $((base + i)) "*) ok=0 ;; esac
-    done
-    if [ "$ok" = 1 ]; then
-      echo "$base"
-      return 0
-    fi
-  done
-  die "found no $count free consecutive TCP ports"
-}
-
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-pid_of() { if [ -s "$1" ]; then tr -dc '0-9' <"$1"; fi; }
 
 # name pidfile logfile, one a line, for each daemon of the cluster in DIR
 daemons() {
