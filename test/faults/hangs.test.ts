@@ -45,6 +45,26 @@ describe('no permanent hang after a lost reply', () => {
     await expectInvariants(t.query, id);
   });
 
+  // Found by terminate-backends.test.ts: a connection lost while the worker was starting (its
+  // registration, its schema check) ended it with "internal error" instead of a retry.
+  for (const [what, sqlText] of [
+    ['workers_register', 'sluice.workers_register('],
+    ['schema check', "to_regclass('sluice.migrations')"],
+  ] as const) {
+    it(`a lost ${what} reply while starting: the worker retries and completes the workflow`, async () => {
+      const id = await createInitialized(t, buildWorkflow({ a: {}, b: { deps: ['a'] } }));
+      const proxy = await proxied();
+      const dropped = proxy.dropNextReply((b) => b.includes(sqlText));
+      const worker = startWorker(id, { url: proxy.url(t.url), cwd: tmpDir(), args: ARGS });
+      expect(await within(dropped, 60_000, 'timeout'), `the ${what} reply was never dropped`).not.toBe('timeout');
+      await expectCompletes(id, `after a lost ${what} reply`);
+      const exit = await within(worker.exited, 60_000, null);
+      expect(exit?.code, exit?.stderr).toBe(0);
+      expect(exit?.stderr).toMatch(/database error, retrying in \d+ ms/);
+      await expectInvariants(t.query, id);
+    });
+  }
+
   it('a lost jobs_claim reply: once the worker stops, reset-status works', async () => {
     const id = await createInitialized(t, buildWorkflow({ a: {}, b: {} }));
     const proxy = await proxied();

@@ -37,6 +37,7 @@ export {
 } from './db/api-token-repository.js';
 export {
   describeUrl,
+  isConnectionLoss,
   type OpenPoolOptions,
   openPool,
   pgClientConfig,

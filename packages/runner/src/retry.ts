@@ -9,6 +9,8 @@ export interface RetryOptions {
   onRetry?: (error: unknown, delayMs: number, attempt: number) => void;
   /** checked before each retry: true ends the retries with the last error */
   shouldStop?: (attempt: number) => boolean;
+  /** which errors are worth another try (default: all) */
+  retryIf?: (error: unknown) => boolean;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -28,6 +30,7 @@ export async function retryWithBackoff<T>(fn: (attempt: number) => Promise<T>, o
     } catch (e) {
       firstFailure ??= Date.now();
       const exhausted =
+        o.retryIf?.(e) === false ||
         (o.attempts !== undefined && attempt >= o.attempts) ||
         (o.giveUpAfterMs !== undefined && Date.now() - firstFailure >= o.giveUpAfterMs) ||
         o.shouldStop?.(attempt) === true;
@@ -36,5 +39,20 @@ export async function retryWithBackoff<T>(fn: (attempt: number) => Promise<T>, o
       await sleep(delay);
       delay = Math.min(delay * 2, maxDelay);
     }
+  }
+}
+
+/** p, or a rejection with `message` once the clock passes `deadline` (ms since the epoch). */
+export async function withDeadline<T>(p: Promise<T>, deadline: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), Math.max(0, deadline - Date.now()));
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -72,6 +72,20 @@ export function describeUrl(url: string): string {
   }
 }
 
+/**
+ * The connection went away or could not be made (a restart, pg_terminate_backend, a reset
+ * network): trying again on a new connection may well succeed, unlike any other error.
+ */
+export function isConnectionLoss(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown } | null;
+  const code = typeof err?.code === 'string' ? err.code : '';
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code)) return true;
+  // connection_exception, admin_shutdown, crash_shutdown, cannot_connect_now
+  if (code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code)) return true;
+  const message = typeof err?.message === 'string' ? err.message : '';
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(message);
+}
+
 /** Turns errors from pg into SluiceErrors where they have a user-facing meaning. */
 export function toSluiceError(e: unknown, url?: string): unknown {
   if (e instanceof SluiceError) return e;

@@ -2,6 +2,7 @@ import os from 'node:os';
 import {
   assertMigrated,
   CHANNELS,
+  isConnectionLoss,
   jobsOwned,
   jobsRequeue,
   MAIN_LOOP_TRIGGER_TYPES,
@@ -16,7 +17,7 @@ import {
   workflowsGetState,
 } from '@sluice/core';
 import { prepareOutputDirectory } from '../output-directory.js';
-import { retryWithBackoff } from '../retry.js';
+import { retryWithBackoff, withDeadline } from '../retry.js';
 import { ActionRunner } from './action-runner.js';
 import { Heartbeat } from './heartbeat.js';
 import { JobClaimer, type WorkerResources } from './job-claimer.js';
@@ -155,7 +156,7 @@ export class Worker {
   async run(): Promise<WorkerSummary> {
     const db = this.handle.db;
     try {
-      await assertMigrated(this.handle);
+      await this.throughLostConnections(() => assertMigrated(this.handle));
       await prepareOutputDirectory(this.opts.outputDir);
       await this.startSupervisor();
       const limits = [
@@ -163,21 +164,29 @@ export class Worker {
         this.opts.endsAt ? this.opts.endsAt.getTime() : null,
       ].filter((x): x is number => x !== null);
       if (limits.length > 0) this.endsAt = new Date(Math.min(...limits));
-      const registeredAt = performance.now();
-      const reg = await workersRegister(db, {
-        workflowId: this.opts.workflowId,
-        hostname: os.hostname(),
-        pid: process.pid,
-        osUser: os.userInfo().username,
-        ...this.resources,
-        maxParallelJobs: this.opts.maxParallelJobs,
-        endsAt: this.endsAt,
-        heartbeatTimeoutSeconds: this.opts.heartbeatTimeoutMs / 1000,
+      let registeredAt = performance.now();
+      // A registration whose reply was lost and is tried again leaves a row that never beats:
+      // it is declared lost after its timeout, holding nothing.
+      const reg = await this.throughLostConnections(() => {
+        registeredAt = performance.now();
+        return workersRegister(db, {
+          workflowId: this.opts.workflowId,
+          hostname: os.hostname(),
+          pid: process.pid,
+          osUser: os.userInfo().username,
+          ...this.resources,
+          maxParallelJobs: this.opts.maxParallelJobs,
+          endsAt: this.endsAt,
+          heartbeatTimeoutSeconds: this.opts.heartbeatTimeoutMs / 1000,
+        });
       });
       this.workerId = reg.id;
       this.heartbeat.start(registeredAt);
-      if (this.opts.scheduledNodeId)
-        await workersAttachAllocation(db, this.workerId, this.opts.scheduledNodeId, this.opts.slurmJobId ?? null);
+      const nodeId = this.opts.scheduledNodeId;
+      if (nodeId)
+        await this.throughLostConnections(() =>
+          workersAttachAllocation(db, this.workerId, nodeId, this.opts.slurmJobId ?? null),
+        );
       this.log('info', `worker ${this.workerId} registered for workflow ${this.opts.workflowId}`);
       await this.wakeSource.start();
       this.state = 'running';
@@ -208,20 +217,24 @@ export class Worker {
     };
   }
 
+  /**
+   * A statement outside the main loop (starting, the last actions), tried again while the
+   * connection is lost (a restart, a terminated backend), up to the outage limit; any other
+   * error ends the worker at once.
+   */
+  private throughLostConnections<T>(fn: () => Promise<T>): Promise<T> {
+    return retryWithBackoff(fn, {
+      giveUpAfterMs: this.opts.databaseOutageMs,
+      retryIf: isConnectionLoss,
+      // Starting, a stop ends the retries; draining, the stop is why it is here.
+      shouldStop: () => this.state !== 'draining' && this.stopReason !== null,
+      onRetry: (e, delayMs) => this.log('warn', `database error, retrying in ${delayMs} ms: ${errMsg(e)}`),
+    });
+  }
+
   /** A write while stopping: given up on at the write deadline, so that a dead database cannot hold the exit. */
-  private async bounded<T>(p: Promise<T>): Promise<T> {
-    const left = Math.max(0, this.writeDeadline - Date.now());
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        p,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('gave up waiting for the database')), left);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+  private bounded<T>(p: Promise<T>): Promise<T> {
+    return withDeadline(p, this.writeDeadline, 'gave up waiting for the database');
   }
 
   /**
@@ -398,7 +411,11 @@ export class Worker {
     await this.actions.waitAll();
     if (reason === 'lost' || reason === 'error') return;
     if (reason === 'complete' || reason === 'canceled' || reason === 'nothing-runnable') {
-      await this.actions.runToEnd(MAIN_LOOP_TRIGGER_TYPES);
+      // The workflow's last actions (on_workflow_complete): through a lost connection as well.
+      // Not bounded by the write deadline: such an action may rightly run for hours.
+      await this.throughLostConnections(() => this.actions.runToEnd(MAIN_LOOP_TRIGGER_TYPES)).catch((e) =>
+        this.log('warn', `the workflow's remaining actions did not finish: ${errMsg(e)}`),
+      );
     }
     // After a signal the worker still runs its on_worker_complete hooks, bounded like the rest.
     try {
