@@ -1824,7 +1824,11 @@ DECLARE
   v_row sluice.workflows;
 BEGIN
   PERFORM pg_advisory_xact_lock_shared(21324, (p_workflow_id % 2147483648)::integer);
-  SELECT * INTO v_row FROM sluice.workflows WHERE id = p_workflow_id;
+  -- Key share (the events' foreign key takes it anyway): a DELETE of the workflow waits for the
+  -- batch here, as it waited for the row lock before, rather than between its job locks and
+  -- that foreign key check (where the two would deadlock). Other batches and the counter update
+  -- in tg_jobs__status_change (no key update) are not held up by it.
+  SELECT * INTO v_row FROM sluice.workflows WHERE id = p_workflow_id FOR KEY SHARE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'workflow % does not exist', p_workflow_id
       USING ERRCODE = 'no_data_found', HINT = 'WORKFLOW_NOT_FOUND';

@@ -7,7 +7,7 @@
 -- cancel, reinitialize, reap, requeue: what changes runs or moves jobs back), not against other
 -- completions. That exclusion is now a transaction-level advisory lock per workflow, taken
 -- exclusive by sluice.workflows_lock (before its row lock) and shared by such a batch, which
--- takes no workflow row lock at all.
+-- takes only a key share lock on the workflow row (sluice.workflows_lock_shared).
 --
 -- Workflow completion stays exactly-once by the same rule as before: every transaction that
 -- moves a job to or from done updates workflows.unfinished_jobs (tg_jobs__status_change), and
@@ -49,7 +49,7 @@ BEGIN
   RETURN v_row;
 END $$;
 
--- Shared exclusion against sluice.workflows_lock: no row lock, and sluice.locked_workflow is not
+-- Shared exclusion against sluice.workflows_lock: no update lock, and sluice.locked_workflow is not
 -- set (other completions may change waiting jobs meanwhile, so the status trigger locks them).
 -- run_id cannot change while it is held (a new run takes workflows_lock).
 CREATE FUNCTION sluice.workflows_lock_shared(p_workflow_id bigint) RETURNS sluice.workflows
@@ -58,7 +58,11 @@ DECLARE
   v_row sluice.workflows;
 BEGIN
   PERFORM pg_advisory_xact_lock_shared(21324, (p_workflow_id % 2147483648)::integer);
-  SELECT * INTO v_row FROM sluice.workflows WHERE id = p_workflow_id;
+  -- Key share (the events' foreign key takes it anyway): a DELETE of the workflow waits for the
+  -- batch here, as it waited for the row lock before, rather than between its job locks and
+  -- that foreign key check (where the two would deadlock). Other batches and the counter update
+  -- in tg_jobs__status_change (no key update) are not held up by it.
+  SELECT * INTO v_row FROM sluice.workflows WHERE id = p_workflow_id FOR KEY SHARE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'workflow % does not exist', p_workflow_id
       USING ERRCODE = 'no_data_found', HINT = 'WORKFLOW_NOT_FOUND';
