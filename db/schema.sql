@@ -606,7 +606,12 @@ BEGIN
   IF NOT FOUND OR coalesce(cardinality(p_job_ids), 0) = 0 THEN
     RETURN;
   END IF;
-  v_wf := sluice.workflows_lock(v_worker.workflow_id);
+  -- Only completed executions: shared (see the top of 0013); anything else may retry or cascade.
+  IF p_statuses <@ ARRAY['completed']::sluice.job_status[] THEN
+    v_wf := sluice.workflows_lock_shared(v_worker.workflow_id);
+  ELSE
+    v_wf := sluice.workflows_lock(v_worker.workflow_id);
+  END IF;
 
   -- The executions this worker still holds, locked in job id order (the lifecycle functions'
   -- order), one primary-key lookup per input.
@@ -1795,6 +1800,8 @@ CREATE FUNCTION sluice.workflows_lock(p_workflow_id bigint) RETURNS sluice.workf
 DECLARE
   v_row sluice.workflows;
 BEGIN
+  -- First: waits for the shared completions of this workflow to commit (see 0013).
+  PERFORM pg_advisory_xact_lock(21324, (p_workflow_id % 2147483648)::integer);
   SELECT * INTO v_row FROM sluice.workflows WHERE id = p_workflow_id FOR NO KEY UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'workflow % does not exist', p_workflow_id
@@ -1803,6 +1810,29 @@ BEGIN
   -- Until the transaction ends (a rolled-back subtransaction drops the lock and this together):
   -- tg_jobs__status_change need not lock this workflow's jobs again.
   PERFORM set_config('sluice.locked_workflow', p_workflow_id::text, true);
+  RETURN v_row;
+END $$;
+
+--
+-- Name: workflows_lock_shared(bigint); Type: FUNCTION; Schema: sluice; Owner: -
+--
+
+CREATE FUNCTION sluice.workflows_lock_shared(p_workflow_id bigint) RETURNS sluice.workflows
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_row sluice.workflows;
+BEGIN
+  PERFORM pg_advisory_xact_lock_shared(21324, (p_workflow_id % 2147483648)::integer);
+  -- Key share (the events' foreign key takes it anyway): a DELETE of the workflow waits for the
+  -- batch here, as it waited for the row lock before, rather than between its job locks and
+  -- that foreign key check (where the two would deadlock). Other batches and the counter update
+  -- in tg_jobs__status_change (no key update) are not held up by it.
+  SELECT * INTO v_row FROM sluice.workflows WHERE id = p_workflow_id FOR KEY SHARE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'workflow % does not exist', p_workflow_id
+      USING ERRCODE = 'no_data_found', HINT = 'WORKFLOW_NOT_FOUND';
+  END IF;
   RETURN v_row;
 END $$;
 
