@@ -194,8 +194,7 @@ export class EventStreamHub {
       else sub.authenticatedAt = Date.now();
       sub.failing = false;
     } catch (e) {
-      if (!sub.failing) this.opts.log?.(`event stream of workflow ${sub.workflowId}: ${(e as Error).message}`);
-      sub.failing = true;
+      this.failed(sub, e);
     } finally {
       sub.reading = false;
     }
@@ -233,12 +232,16 @@ export class EventStreamHub {
       } while (sub.again && !sub.closed);
       sub.failing = false;
     } catch (e) {
-      // The next notification or poll tries again; say so once, not every second.
-      if (!sub.failing) this.opts.log?.(`event stream of workflow ${sub.workflowId}: ${(e as Error).message}`);
-      sub.failing = true;
+      this.failed(sub, e);
     } finally {
       sub.reading = false;
     }
+  }
+
+  /** The next notification or poll tries again; a failing stream says so once, not every second. */
+  private failed(sub: Subscriber, e: unknown): void {
+    if (!sub.failing) this.opts.log?.(`event stream of workflow ${sub.workflowId}: ${(e as Error).message}`);
+    sub.failing = true;
   }
 
   /** What may be sent of what was read; holds the rest back (event-order-guard.ts). */
