@@ -101,6 +101,14 @@ describe('sluice CLI', { timeout: 180_000 }, () => {
     const bad = await runCli(['worker', '12', '--num-cpus', 'lots'], { env: env() });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('sluice: --num-cpus: expected a positive integer (got "lots")\n');
+    // --wake sse without the server or a token could only fail later, again and again.
+    const sse = await runCli(['worker', '12', '--wake', 'sse'], {
+      env: { ...env(), SLUICE_SERVER_URL: 'http://127.0.0.1:9', SLUICE_API_TOKEN: '' },
+    });
+    expect(sse.code).toBe(2);
+    expect(sse.stderr).toBe(
+      'sluice: --wake sse needs the API server and a token: set SLUICE_API_TOKEN (sluice tokens create makes a token)\n',
+    );
     const badId = await runCli(['workflows', 'status', 'abc'], { env: env() });
     expect(badId.code).toBe(2);
     const badStatus = await runCli(['jobs', 'list', '1', '--status', 'done'], { env: env() });

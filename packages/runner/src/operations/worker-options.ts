@@ -1,3 +1,4 @@
+import { SluiceError } from '@sluice/core';
 import { detectSlurmAllocation } from '../slurm/allocation-environment.js';
 import type { SlurmClient } from '../slurm/slurm-client.js';
 import type { WakeMode } from '../worker/wake-sources.js';
@@ -52,6 +53,16 @@ export async function resolveWorkerOptions(
   slurm: SlurmClient,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<WorkerOptions> {
+  // The event stream and the heartbeat route both need the server and a token: without them
+  // the worker could only fail later, again and again.
+  if (request.wake === 'sse') {
+    const unset = ['SLUICE_SERVER_URL', 'SLUICE_API_TOKEN'].filter((k) => !env[k]);
+    if (unset.length > 0)
+      throw new SluiceError(
+        'USAGE',
+        `--wake sse needs the API server and a token: set ${unset.join(' and ')} (sluice tokens create makes a token)`,
+      );
+  }
   const inAllocation = request.scheduledNodeId !== undefined;
   const allocation = inAllocation ? await detectSlurmAllocation(env, request.oneWorkerPerNode ?? false, slurm) : null;
   const endBufferMs = (request.endBufferSeconds ?? WORKER_DEFAULTS.endBufferSeconds) * 1000;

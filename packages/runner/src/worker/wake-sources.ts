@@ -93,6 +93,7 @@ class SseWakeSource implements WakeSource {
   private heartbeatFallback = false;
 
   constructor(private readonly o: WakeSourceOptions) {
+    // resolveWorkerOptions refuses sse without a server: this is the in-process callers' guard.
     if (!o.serverUrl) throw new Error('--wake sse needs the API server: set SLUICE_SERVER_URL');
   }
 
