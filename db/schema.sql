@@ -497,6 +497,7 @@ DECLARE
   v_mem bigint := p_free_memory_bytes;
   v_gpus integer := p_free_gpus;
   v_nodes integer := p_free_nodes;
+  v_packing boolean := false;  -- one node already holds this worker's one-node jobs
 BEGIN
   IF p_limit <= 0 THEN
     RETURN;
@@ -519,22 +520,34 @@ BEGIN
     )
     SELECT coalesce(array_agg(id), '{}') INTO v_ids FROM picked;
   ELSE
+    -- p_free_nodes is what the worker's multi-node jobs leave; its one-node jobs share one node.
+    v_packing := EXISTS (SELECT 1 FROM sluice.jobs r
+                          WHERE r.worker_id = p_worker_id AND sluice.job_status_is_active(r.status)
+                            AND r.num_nodes = 1);
+    IF v_packing THEN
+      v_nodes := v_nodes - 1;
+    END IF;
     FOR v_cand IN
       SELECT j.id, j.num_cpus, j.memory_bytes, j.num_gpus, j.num_nodes FROM sluice.jobs j
        WHERE j.workflow_id = v_workflow_id AND j.status = 'ready'
-         AND sluice.jobs_fit(j, v_scheduler_id, p_max_runtime_seconds, true, v_cpus, v_mem, v_gpus, v_nodes)
+         AND sluice.jobs_fit(j, v_scheduler_id, p_max_runtime_seconds, true, v_cpus, v_mem, v_gpus, p_free_nodes)
        ORDER BY j.priority DESC, j.num_gpus DESC, j.runtime_seconds DESC, j.memory_bytes DESC, j.num_cpus DESC, j.id
        LIMIT 1000
     LOOP
-      CONTINUE WHEN v_cand.num_cpus > v_cpus OR v_cand.memory_bytes > v_mem
-                 OR v_cand.num_gpus > v_gpus OR v_cand.num_nodes > v_nodes;
+      CONTINUE WHEN v_cand.num_cpus > v_cpus OR v_cand.memory_bytes > v_mem OR v_cand.num_gpus > v_gpus
+                 OR CASE WHEN v_cand.num_nodes > 1 THEN v_cand.num_nodes > v_nodes ELSE NOT v_packing AND v_nodes < 1 END;
       PERFORM 1 FROM sluice.jobs WHERE id = v_cand.id AND status = 'ready' FOR UPDATE SKIP LOCKED;
       CONTINUE WHEN NOT FOUND;
       v_ids := v_ids || v_cand.id;
       v_cpus := v_cpus - v_cand.num_cpus;
       v_mem := v_mem - v_cand.memory_bytes;
       v_gpus := v_gpus - v_cand.num_gpus;
-      v_nodes := v_nodes - v_cand.num_nodes;
+      IF v_cand.num_nodes > 1 THEN
+        v_nodes := v_nodes - v_cand.num_nodes;
+      ELSIF NOT v_packing THEN
+        v_nodes := v_nodes - 1;
+        v_packing := true;
+      END IF;
       EXIT WHEN cardinality(v_ids) >= p_limit;
     END LOOP;
   END IF;

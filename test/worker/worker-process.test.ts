@@ -166,6 +166,21 @@ describe('sluice worker processes', { timeout: 120_000 }, () => {
     }
   });
 
+  it('packs a node: a worker offering 3 cpus runs three 1-cpu jobs at once', async () => {
+    const dir = tmp();
+    // Each job waits (up to 30 s) until all three have started: one at a time, they fail.
+    const command =
+      'touch "started.$SLUICE_JOB_NAME"; for i in $(seq 600); do [ "$(ls started.* | wc -l)" -ge 3 ] && exit 0; sleep 0.05; done; exit 1';
+    const id = await workflowsCreate(t.handle.db, buildWorkflow({ a: { command }, b: { command }, c: { command } }));
+    await workflowsInitialize(t.handle.db, id);
+    const r = await runCli(['worker', String(id), '--num-cpus', '3', '--memory', '1g', ...FAST], {
+      env: env(),
+      cwd: dir,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await jobStatuses(id)).toEqual({ a: 'completed', b: 'completed', c: 'completed' });
+  });
+
   it('does not claim a job whose runtime exceeds its time limit, and leaves when nothing fits', async () => {
     const dir = tmp();
     const wf = buildWorkflow({ long: { rr: 'long' }, short: {} }, {}, { long: { runtime: 'PT4H' } });

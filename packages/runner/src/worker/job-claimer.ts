@@ -19,6 +19,12 @@ export interface WorkerResources {
   numNodes: number;
 }
 
+export interface ClaimResult {
+  jobs: JobRow[];
+  /** the claim was cut short by its batch size: more may fit now */
+  more: boolean;
+}
+
 export interface JobClaimerContext {
   handle: SluiceDb;
   workerId: () => number;
@@ -44,14 +50,18 @@ export class JobClaimer {
     return endsAt ? Math.max(0, Math.floor((endsAt.getTime() - Date.now()) / 1000)) : null;
   }
 
-  /** Claims what fits now: jobs up to --max-parallel-jobs, else what the free resources hold. */
-  async claim(): Promise<JobRow[]> {
+  /**
+   * Claims what fits now: jobs up to --max-parallel-jobs, else what the free resources hold.
+   * `more` is false when the claim took fewer jobs than it asked for: it then saw every ready job
+   * that fits, and another claim before a job ends or a notification arrives would find nothing.
+   */
+  async claim(): Promise<ClaimResult> {
     const c = this.ctx;
     const base = { workerId: c.workerId(), maxRuntimeSeconds: this.remainingSeconds() };
     if (c.maxParallelJobs) {
       const limit = Math.min(c.maxParallelJobs - c.jobs.running.size, c.claimBatchSize);
-      if (limit <= 0) return [];
-      return jobsClaimReady(c.handle.db, {
+      if (limit <= 0) return { jobs: [], more: false };
+      const jobs = await jobsClaimReady(c.handle.db, {
         ...base,
         limit,
         useResources: false,
@@ -60,23 +70,26 @@ export class JobClaimer {
         freeGpus: 0,
         freeNodes: 0,
       });
+      return { jobs, more: jobs.length >= limit };
     }
     const used = c.jobs.used();
     const free = {
       cpus: c.resources.numCpus - used.cpus,
       mem: c.resources.memoryBytes - used.memoryBytes,
       gpus: c.resources.numGpus - used.gpus,
+      nodes: c.resources.numNodes - used.nodes,
     };
-    if (free.cpus < 0 || free.mem < 0) return [];
-    return jobsClaimReady(c.handle.db, {
+    if (free.cpus < 0 || free.mem < 0 || free.nodes < 0) return { jobs: [], more: false };
+    const jobs = await jobsClaimReady(c.handle.db, {
       ...base,
       limit: c.claimBatchSize,
       useResources: true,
       freeCpus: free.cpus,
       freeMemoryBytes: free.mem,
       freeGpus: free.gpus,
-      freeNodes: c.resources.numNodes,
+      freeNodes: free.nodes,
     });
+    return { jobs, more: jobs.length >= c.claimBatchSize };
   }
 
   /**

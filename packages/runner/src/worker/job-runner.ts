@@ -51,17 +51,19 @@ export class JobRunner {
     return out;
   }
 
-  /** Resources the running jobs hold. */
-  used(): { cpus: number; memoryBytes: number; gpus: number } {
+  /** Resources the running jobs hold. A one-node job shares its node; a multi-node job holds its nodes. */
+  used(): { cpus: number; memoryBytes: number; gpus: number; nodes: number } {
     let cpus = 0;
     let memoryBytes = 0;
     let gpus = 0;
+    let nodes = 0;
     for (const r of this.running.values()) {
       cpus += r.job.num_cpus;
       memoryBytes += r.job.memory_bytes;
       gpus += r.job.num_gpus;
+      if (r.job.num_nodes > 1) nodes += r.job.num_nodes;
     }
-    return { cpus, memoryBytes, gpus };
+    return { cpus, memoryBytes, gpus, nodes };
   }
 
   /** Starts the processes of jobs a claim just recorded as running. */

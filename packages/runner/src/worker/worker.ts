@@ -334,13 +334,15 @@ export class Worker {
       await this.actions.start(MAIN_LOOP_TRIGGER_TYPES);
     }
     if (!this.supervisor) await this.startSupervisor();
-    const claimed = await this.claims.claim();
+    const { jobs: claimed, more } = await this.claims.claim();
     // A claim that answers after the stop was asked for is left to workers_stop (or the reap),
     // which ends its jobs terminated: nothing starts on a stopping worker.
     if (this.stopReason !== null) return false;
     if (claimed.length > 0) {
       this.jobs.start(claimed);
-      return true;
+      // Claiming again at once is an empty transaction unless the batch size cut this one short:
+      // a job's end, a notification or the poll wakes the loop for what becomes claimable.
+      return more;
     }
     if (this.jobs.running.size > 0 || this.actions.busy) this.idleSince = Date.now();
     else if (this.opts.idleTimeoutMs && Date.now() - this.idleSince > this.opts.idleTimeoutMs) {
