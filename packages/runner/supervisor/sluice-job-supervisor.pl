@@ -228,7 +228,50 @@ sub exec_job {
   $SIG{PIPE} = 'DEFAULT';
   $SIG{$_} = 'DEFAULT' for qw(CHLD TERM INT HUP);
   POSIX::sigprocmask(POSIX::SIG_SETMASK(), $orig_mask);
+  $ENV{PWD} = $r->{cwd};    # what bash would export: the directory the job runs in
+  if (my $argv = plain_command($r->{command})) {
+    my $program = resolve_program($argv->[0]);
+    exec {$program} @$argv if defined $program;    # on failure bash runs it and reports as it does
+  }
   exec {'bash'} 'bash', '-c', $r->{command} or $fail->("cannot run bash: $!");
+}
+
+# Bash's builtins and reserved words: a command naming one runs in bash, where it means what it
+# says (true and false without arguments excepted: their programs do exactly the same).
+my %SHELL_WORDS = map { $_ => 1 } qw(
+  . : [ alias bg bind break builtin caller cd command compgen complete compopt continue declare dirs
+  disown echo enable eval exec exit export fc fg getopts hash help history jobs kill let local logout
+  mapfile popd printf pushd pwd read readarray readonly return set shift shopt source suspend test
+  times trap type typeset ulimit umask unalias unset wait
+  if then else elif fi case esac for select while until do done in function time coproc
+);
+
+# A command bash would run as one program with these words as its arguments, split like bash
+# splits it, or undef. As GNU make does, such a command skips the shell: starting bash costs more
+# than most short jobs. Only characters no shell gives a meaning to qualify, and `=` only after the
+# program (before it, it is an assignment).
+sub plain_command {
+  my ($command) = @_;
+  return undef unless $command =~ m{\A[ \t]*([A-Za-z0-9_./+\-][A-Za-z0-9_./+,:\@%^\-]*)((?:[ \t]+[A-Za-z0-9_./+,:=\@%^\-]+)*)[ \t]*\z};
+  my ($program, @args) = ($1, split(' ', $2));
+  return undef if $SHELL_WORDS{$program} || (($program eq 'true' || $program eq 'false') && @args);
+  return [$program, @args];
+}
+
+# The file bash would execute for a program name (a path, or the first executable match on PATH),
+# when the kernel can run it itself: an ELF binary or a script with a #! line. Otherwise undef, and
+# bash decides (a script without #! runs in bash, not in sh as execvp would run it).
+sub resolve_program {
+  my ($name) = @_;
+  my @paths = $name =~ m{/} ? ($name) : map { length ? "$_/$name" : "./$name" } split(/:/, $ENV{PATH} // '', -1);
+  for my $file (@paths) {
+    next unless -f $file && -x _;
+    open(my $fh, '<', $file) or return undef;
+    my $head = '';
+    sysread($fh, $head, 4);
+    return $head eq "\x7fELF" || substr($head, 0, 2) eq '#!' ? $file : undef;
+  }
+  return undef;
 }
 
 sub start_job {
