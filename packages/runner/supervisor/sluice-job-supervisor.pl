@@ -17,7 +17,7 @@
 #     {"op":"shutdown"}                             SIGKILL everything, report the exits, then "bye"
 #   supervisor -> worker, on stdout:
 #     {"ev":"ready","pid":N,"protocol":1,"pdeathsig":B,"subreaper":B,"warnings":[S...]}
-#     {"ev":"started","id":N,"pid":N}               the job's shell runs (pid = its process group and session)
+#     {"ev":"started","id":N,"pid":N}               the job runs: bash -c, or a plain command exec'd itself (pid = its group and session)
 #     {"ev":"error","id":N|null,"message":S}        the job could not start (log file, cwd, fork, exec)
 #     {"ev":"exited","id":N,"code":N|null,"signal":N|null,"leftovers":B,"unkillable":B}
 #                                                  sent once nothing of the job is left
@@ -252,8 +252,12 @@ my %SHELL_WORDS = map { $_ => 1 } qw(
 # program (before it, it is an assignment).
 sub plain_command {
   my ($command) = @_;
+  # bash -c first reads $BASH_ENV (Lmod sets it so that `module` works in scripts), and a function
+  # exported under the program's name (Lmod's `module`, `ml`) runs instead of any program.
+  return undef if length($ENV{BASH_ENV} // '');
   return undef unless $command =~ m{\A[ \t]*([A-Za-z0-9_./+\-][A-Za-z0-9_./+,:\@%^\-]*)((?:[ \t]+[A-Za-z0-9_./+,:=\@%^\-]+)*)[ \t]*\z};
   my ($program, @args) = ($1, split(' ', $2));
+  return undef if exists $ENV{"BASH_FUNC_$program%%"} || exists $ENV{"BASH_FUNC_$program()"};
   return undef if $SHELL_WORDS{$program} || (($program eq 'true' || $program eq 'false') && @args);
   return [$program, @args];
 }
@@ -301,7 +305,7 @@ sub start_job {
   $no_children = 0;
 }
 
-# Reads what the child wrote on the close-on-exec pipe: nothing means bash runs.
+# Reads what the child wrote on the close-on-exec pipe: nothing means the job's program runs.
 sub confirm_start {
   my ($job) = @_;
   my $msg = '';
