@@ -12,6 +12,7 @@ import {
 } from '@sluice/runner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, REPO_ROOT, runCli, waitFor } from '../support/cli-runner.js';
+import { supervisedJobs } from '../support/supervised-job.js';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'sluice-supervisor-'));
 
@@ -50,21 +51,9 @@ const leavesSleepers = (file: string) =>
 describe('JobSupervisor', { timeout: 120_000 }, () => {
   let sup: JobSupervisor;
   let dir: string;
-  let n = 0;
   const logs: string[] = [];
   process.env.SUPERVISOR_TEST_BASE = 'in the worker';
-  const spec = (command: string, over: Partial<SupervisedJobSpec> = {}): SupervisedJobSpec => {
-    const name = `j${++n}`;
-    return {
-      command,
-      invocationScript: null,
-      cwd: dir,
-      env: process.env,
-      stdoutPath: path.join(dir, `${name}.o`),
-      stderrPath: path.join(dir, `${name}.e`),
-      ...over,
-    };
-  };
+  const spec = supervisedJobs(() => dir);
 
   beforeAll(async () => {
     dir = tmp();

@@ -3,25 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { JobSupervisor, type SupervisedJobSpec } from '@sluice/runner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { supervisedJobs } from '../support/supervised-job.js';
 
 // The job supervisor execs a plain command line itself, as GNU make does: bash's start-up cost
 // about 1 ms of CPU per short job. Anything bash would run differently still runs in bash.
 describe('plain commands', { timeout: 60_000 }, () => {
   let sup: JobSupervisor;
   let dir: string;
-  let n = 0;
-  const spec = (command: string, over: Partial<SupervisedJobSpec> = {}): SupervisedJobSpec => {
-    const name = `p${++n}`;
-    return {
-      command,
-      invocationScript: null,
-      cwd: dir,
-      env: process.env,
-      stdoutPath: path.join(dir, `${name}.o`),
-      stderrPath: path.join(dir, `${name}.e`),
-      ...over,
-    };
-  };
+  const spec = supervisedJobs(() => dir);
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'sluice-plain-'));
