@@ -1937,8 +1937,13 @@ BEGIN
   END IF;
 
   -- No separate lock pass: uninitialized jobs are touched only by holders of the workflow lock.
-  IF NOT EXISTS (SELECT 1 FROM sluice.workflow_job_counts c
-                  WHERE c.workflow_id = p_workflow_id AND c.status <> 'uninitialized' AND c.jobs <> 0) THEN
+  -- None at all (a creation that initialized: workflows_create's initialize inserts its jobs
+  -- waiting already): nothing to move, and no pass over the jobs to find that out.
+  IF (SELECT coalesce(sum(c.jobs), 0) FROM sluice.workflow_job_counts c
+       WHERE c.workflow_id = p_workflow_id AND c.status = 'uninitialized') = 0 THEN
+    v_moved := 0;
+  ELSIF NOT EXISTS (SELECT 1 FROM sluice.workflow_job_counts c
+                     WHERE c.workflow_id = p_workflow_id AND c.status <> 'uninitialized' AND c.jobs <> 0) THEN
     UPDATE sluice.jobs j
        SET unfinished_deps = c.n,
            status = CASE WHEN c.n = 0 THEN 'ready'::sluice.job_status ELSE 'blocked'::sluice.job_status END,
@@ -1949,6 +1954,7 @@ BEGIN
              WHERE j2.workflow_id = p_workflow_id AND j2.status = 'uninitialized'
              GROUP BY j2.id) c
      WHERE j.id = c.id;
+    GET DIAGNOSTICS v_moved = ROW_COUNT;
   ELSE
     UPDATE sluice.jobs j
        SET unfinished_deps = c.unfinished,
@@ -1965,11 +1971,13 @@ BEGIN
              WHERE j2.workflow_id = p_workflow_id AND j2.status = 'uninitialized'
              GROUP BY j2.id) c
      WHERE j.id = c.id;
+    GET DIAGNOSTICS v_moved = ROW_COUNT;
   END IF;
-  GET DIAGNOSTICS v_moved = ROW_COUNT;
 
   INSERT INTO sluice.events (workflow_id, kind, data)
-  VALUES (p_workflow_id, p_kind, jsonb_build_object('run_id', v_wf.run_id + 1, 'jobs', v_moved));
+  VALUES (p_workflow_id, p_kind,
+          jsonb_build_object('run_id', v_wf.run_id + 1,
+                             'jobs', CASE WHEN v_wf.run_id = 0 THEN v_wf.num_jobs ELSE v_moved END));
   PERFORM sluice.tables_analyze(ARRAY['jobs'], ARRAY[v_moved::bigint]);
   PERFORM pg_notify('sluice_workflow_state', p_workflow_id::text);
   RETURN v_wf.run_id + 1;

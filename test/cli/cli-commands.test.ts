@@ -45,6 +45,18 @@ describe('sluice CLI', { timeout: 180_000 }, () => {
     expect(out.job_counts).toMatchObject({ completed: 3, failed: 1 });
   });
 
+  it('workflows create --initialize creates a workflow ready to run', async () => {
+    const created = await runCli(['workflows', 'create', spec('d3.yaml', DIAMOND), '--initialize'], { env: env() });
+    expect(created.code, created.stderr).toBe(0);
+    const id = Number(/^created and initialized workflow (\d+)\n$/.exec(created.stdout)?.[1]);
+    const status = JSON.parse((await runCli(['workflows', 'status', String(id), '--json'], { env: env() })).stdout);
+    expect(status).toMatchObject({ id, run_id: 1, is_complete: false });
+    expect(status.job_counts).toMatchObject({ uninitialized: 0, ready: 1, blocked: 3 });
+    const again = await runCli(['workflows', 'initialize', String(id)], { env: env() });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe(`sluice: workflow ${id} is already initialized (run 1); use reinitialize\n`);
+  });
+
   it('workflows create/status/list/jobs list/results list/events speak JSON', async () => {
     const created = await runCli(['workflows', 'create', spec('d2.yaml', DIAMOND), '--json'], { env: env() });
     expect(created.code, created.stderr).toBe(0);

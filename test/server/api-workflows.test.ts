@@ -65,6 +65,17 @@ describe('POST /workflows', () => {
     expect(clash.json().detail).toBe('query parameter format: yaml contradicts Content-Type application/json');
   });
 
+  it('initializes in the same request with ?initialize=true, and refuses other values', async () => {
+    const { contentType, text } = FIXTURES.yaml as { contentType: string; text: string };
+    const r = await call('POST', '/workflows?initialize=true', text, { 'content-type': contentType });
+    expect(r.statusCode, r.body).toBe(201);
+    expect(r.json()).toMatchObject({ run_id: 1, is_initialized: true });
+    expect(r.json().job_counts).toMatchObject({ ready: 1, blocked: 1, uninitialized: 0 });
+    const bad = await call('POST', '/workflows?initialize=yes', text, { 'content-type': contentType });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().detail).toMatch(/initialize/);
+  });
+
   it('answers a spec error with 400 and the spec loader’s one-line message', async () => {
     const r = await call('POST', '/workflows', 'name: bad\njobs:\n  - name: a\n    comand: echo\n', {
       'content-type': 'application/yaml',

@@ -29,15 +29,17 @@ export function registerWorkflowsCommands(program: Command): void {
   const wf = program.command('workflows').description('create, inspect and change workflows');
 
   wf.command('create <spec>')
-    .description('create a workflow from a YAML, JSON, JSON5 or KDL spec (not initialized)')
+    .description('create a workflow from a YAML, JSON, JSON5 or KDL spec (not initialized, unless --initialize)')
+    .option('--initialize', 'also initialize it, in the same transaction (its jobs are written once, waiting)')
     .option('--json', 'machine output')
-    .action(async (specPath: string, _o, cmd: Command) => {
+    .action(async (specPath: string, o: { initialize?: boolean }, cmd: Command) => {
       const g = globals(cmd);
       // The spec is read and checked before any connection is made.
       const spec = await loadSpec(specPath);
-      const id = await withDatabase(g, (h) => createWorkflow(h, spec));
+      const initialize = o.initialize === true;
+      const id = await withDatabase(g, (h) => createWorkflow(h, spec, { initialize }));
       if (g.json) printJson({ id });
-      else process.stdout.write(`created workflow ${id}\n`);
+      else process.stdout.write(`created${initialize ? ' and initialized' : ''} workflow ${id}\n`);
     });
 
   wf.command('list')

@@ -25,6 +25,11 @@ const SPEC_MEDIA_TYPES = [...Object.keys(MEDIA_FORMATS), 'text/plain'];
 
 export const CreateWorkflowQuery = z.object({
   format: z.enum(FORMATS).optional().describe('the spec’s format; needed with Content-Type text/plain'),
+  initialize: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .describe('true: also initialize it, in the same transaction (as `sluice workflows create --initialize`)'),
 });
 export type CreateWorkflowQuery = z.infer<typeof CreateWorkflowQuery>;
 
@@ -62,7 +67,7 @@ export const registerWorkflowCreate: FastifyPluginAsyncZod<ApiPluginOptions> = a
         description:
           'The body is the spec text. Its format comes from Content-Type (application/yaml, application/json, ' +
           'application/json5, application/kdl) or, with text/plain, from ?format=. The workflow is created, not ' +
-          'initialized. Spec errors are 400 with the spec’s one-line message.',
+          'initialized unless ?initialize=true. Spec errors are 400 with the spec’s one-line message.',
         consumes: SPEC_MEDIA_TYPES,
         querystring: CreateWorkflowQuery,
         body: z.string().describe('the workflow spec'),
@@ -75,7 +80,8 @@ export const registerWorkflowCreate: FastifyPluginAsyncZod<ApiPluginOptions> = a
         // Loaded on demand, as the runner does: the spec schemas are costly to build.
         const { loadSpecText } = await import('@sluice/core/spec');
         const spec = loadSpecText(req.body, { format, source: 'request body' });
-        return (await workflowStatus(h, await createWorkflow(h, spec))).status;
+        const id = await createWorkflow(h, spec, { initialize: req.query.initialize ?? false });
+        return (await workflowStatus(h, id)).status;
       });
       return reply.code(201).send(status);
     },

@@ -11,12 +11,22 @@ function lookup(map: Map<string, number>, name: string, what: string): number {
   return id;
 }
 
+export interface WorkflowCreateOptions {
+  /**
+   * Start the first run in the same transaction (`run`, `submit`, `workflows create
+   * --initialize`): the jobs are inserted waiting (ready or blocked), as the run's start would
+   * set them, instead of uninitialized and then moved, which wrote every job row twice.
+   */
+  initialize?: boolean;
+}
+
 /**
  * Creates every row of a workflow in one transaction, one statement per table: arrays go to
  * the server as parameters and come back out of unnest(), so a 100k-job spec costs a dozen
  * round trips, not 100k.
  */
-export async function workflowsCreate(db: Db, wf: ResolvedWorkflow): Promise<number> {
+export async function workflowsCreate(db: Db, wf: ResolvedWorkflow, opts: WorkflowCreateOptions = {}): Promise<number> {
+  const initialize = opts.initialize ?? false;
   return db.transaction().execute(async (trx) => {
     const { id: workflowId } = await trx
       .insertInto('sluice.workflows')
@@ -76,15 +86,20 @@ export async function workflowsCreate(db: Db, wf: ResolvedWorkflow): Promise<num
         FROM generate_series(1, ${jobs.length}::int) g`.execute(trx);
     const jobIds = idRow.rows[0]?.ids ?? [];
     // The amounts copied from each job's resource requirements are joined in here rather than
-    // sent as five more 100k-element arrays.
+    // sent as five more 100k-element arrays. Initializing, a job waits as a first run's start
+    // sets it (workflows_start_run): none of a new job's dependencies is done.
     await sql`
       INSERT INTO sluice.jobs
         (id, workflow_id, name, command, invocation_script, resource_requirements_id, scheduler_id,
          num_cpus, num_gpus, num_nodes, memory_bytes, runtime_seconds,
-         cancel_on_blocking_job_failure, supports_termination, unfinished_deps, priority, failure_handler_id)
+         cancel_on_blocking_job_failure, supports_termination, unfinished_deps, priority, failure_handler_id,
+         status, became_ready)
       SELECT u.id, ${workflowId}, u.name, u.command, u.invocation_script, u.rr, u.scheduler,
              r.num_cpus, r.num_gpus, r.num_nodes, r.memory_bytes, r.runtime_seconds, u.cob, u.st, u.deps, u.priority,
-             u.handler
+             u.handler,
+             CASE WHEN NOT ${initialize}::boolean THEN 'uninitialized'::sluice.job_status
+                  WHEN u.deps = 0 THEN 'ready'::sluice.job_status ELSE 'blocked'::sluice.job_status END,
+             ${initialize}::boolean AND u.deps = 0
         FROM unnest(
           ${jobIds}::bigint[], ${jobs.map((j) => j.name)}::text[], ${jobs.map((j) => j.command)}::text[],
           ${jobs.map((j) => j.invocationScript)}::text[],
@@ -207,6 +222,8 @@ export async function workflowsCreate(db: Db, wf: ResolvedWorkflow): Promise<num
       job_input_user_data: linkCounts.job_input_user_data,
       job_output_user_data: linkCounts.job_output_user_data,
     });
+    // After the statistics: the run's start reads the jobs and the action links.
+    if (initialize) await sql`SELECT sluice.workflows_initialize(${workflowId})`.execute(trx);
     return workflowId;
   });
 }

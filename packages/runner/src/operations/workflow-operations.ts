@@ -24,8 +24,13 @@ export async function loadSpec(specPath: string): Promise<ResolvedWorkflow> {
   return loadSpecFile(specPath);
 }
 
-export async function createWorkflow(h: SluiceDb, spec: ResolvedWorkflow): Promise<number> {
-  return workflowsCreate(h.db, spec);
+/** Creates the workflow of a spec; `initialize` starts its first run in the same transaction. */
+export async function createWorkflow(
+  h: SluiceDb,
+  spec: ResolvedWorkflow,
+  opts: { initialize?: boolean } = {},
+): Promise<number> {
+  return workflowsCreate(h.db, spec, opts);
 }
 
 export interface EnsuredWorkflow {
@@ -44,21 +49,17 @@ export async function ensureWorkflow(
   h: SluiceDb,
   target: WorkflowTarget | { spec: ResolvedWorkflow },
 ): Promise<EnsuredWorkflow> {
-  let id: number;
-  let created = false;
-  if ('id' in target) {
-    id = target.id;
-    await workflowsGet(h.db, id);
-  } else {
+  if (!('id' in target)) {
+    // Created and initialized in one transaction: its jobs are written once, waiting.
     const spec = 'spec' in target ? target.spec : await loadSpec(target.specPath);
-    id = await createWorkflow(h, spec);
-    created = true;
+    return { id: await createWorkflow(h, spec, { initialize: true }), created: true, initialized: true };
   }
+  const id = target.id;
   const before = (await workflowsGet(h.db, id)).run_id;
   // Initializes only if no run has started, under the workflow's lock: two `run ID` at once on a
   // new workflow both go on.
   const runId = await workflowsEnsureInitialized(h.db, id);
-  return { id, created, initialized: before === 0 && runId === 1 };
+  return { id, created: false, initialized: before === 0 && runId === 1 };
 }
 
 export interface CancelOutcome {
