@@ -3,6 +3,15 @@ import { JOB_TRIGGER_TYPES } from '../model.js';
 import type { ResolvedWorkflow } from '../spec/resolved-workflow.js';
 import type { Db } from './row-types.js';
 
+/**
+ * A per-job number or boolean array as PostgreSQL's array literal. pg quotes and escapes every
+ * element of an array parameter (two regular expressions each): a tenth of a 100k-job creation's
+ * CPU in this process, for a dozen 100k-element arrays whose elements need no quoting.
+ */
+function arrayLiteral(values: readonly (number | boolean | null | undefined)[]): string {
+  return `{${values.map((v) => (v === null || v === undefined ? 'NULL' : String(v))).join(',')}}`;
+}
+
 const idsOf = (rows: { id: number; name: string }[]) => new Map(rows.map((r) => [r.name, r.id]));
 
 function lookup(map: Map<string, number>, name: string, what: string): number {
@@ -101,14 +110,14 @@ export async function workflowsCreate(db: Db, wf: ResolvedWorkflow, opts: Workfl
                   WHEN u.deps = 0 THEN 'ready'::sluice.job_status ELSE 'blocked'::sluice.job_status END,
              ${initialize}::boolean AND u.deps = 0
         FROM unnest(
-          ${jobIds}::bigint[], ${jobs.map((j) => j.name)}::text[], ${jobs.map((j) => j.command)}::text[],
+          ${arrayLiteral(jobIds)}::bigint[], ${jobs.map((j) => j.name)}::text[], ${jobs.map((j) => j.command)}::text[],
           ${jobs.map((j) => j.invocationScript)}::text[],
-          ${jobs.map((j) => lookup(rrIds, j.resourceRequirements, 'resource requirements'))}::bigint[],
-          ${jobs.map((j) => (j.scheduler === null ? null : lookup(schedulerIds, j.scheduler, 'scheduler')))}::bigint[],
-          ${jobs.map((j) => j.cancelOnBlockingJobFailure)}::boolean[],
-          ${jobs.map((j) => j.supportsTermination)}::boolean[],
-          ${jobs.map((j) => j.dependsOn.length)}::int[], ${jobs.map((j) => j.priority)}::int[],
-          ${jobs.map((j) => (j.failureHandler === null ? null : lookup(handlerIds, j.failureHandler, 'failure handler')))}::bigint[])
+          ${arrayLiteral(jobs.map((j) => lookup(rrIds, j.resourceRequirements, 'resource requirements')))}::bigint[],
+          ${arrayLiteral(jobs.map((j) => (j.scheduler === null ? null : lookup(schedulerIds, j.scheduler, 'scheduler'))))}::bigint[],
+          ${arrayLiteral(jobs.map((j) => j.cancelOnBlockingJobFailure))}::boolean[],
+          ${arrayLiteral(jobs.map((j) => j.supportsTermination))}::boolean[],
+          ${arrayLiteral(jobs.map((j) => j.dependsOn.length))}::int[], ${arrayLiteral(jobs.map((j) => j.priority))}::int[],
+          ${arrayLiteral(jobs.map((j) => (j.failureHandler === null ? null : lookup(handlerIds, j.failureHandler, 'failure handler'))))}::bigint[])
           WITH ORDINALITY AS u(id, name, command, invocation_script, rr, scheduler, cob, st, deps, priority, handler, ord)
         JOIN sluice.resource_requirements r ON r.id = u.rr
        ORDER BY u.ord`.execute(trx);
@@ -124,7 +133,7 @@ export async function workflowsCreate(db: Db, wf: ResolvedWorkflow, opts: Workfl
     if (depJob.length > 0) {
       await sql`
         INSERT INTO sluice.job_dependencies (job_id, depends_on_job_id)
-        SELECT * FROM unnest(${depJob}::bigint[], ${depOn}::bigint[])`.execute(trx);
+        SELECT * FROM unnest(${arrayLiteral(depJob)}::bigint[], ${arrayLiteral(depOn)}::bigint[])`.execute(trx);
     }
 
     const fileIds = idsOf(
@@ -165,7 +174,7 @@ export async function workflowsCreate(db: Db, wf: ResolvedWorkflow, opts: Workfl
       linkCounts[table] = a.length;
       if (a.length === 0) return;
       await sql`INSERT INTO ${sql.table(`sluice.${table}`)} (job_id, ${sql.ref(column)})
-                SELECT * FROM unnest(${a}::bigint[], ${b}::bigint[])`.execute(trx);
+                SELECT * FROM unnest(${arrayLiteral(a)}::bigint[], ${arrayLiteral(b)}::bigint[])`.execute(trx);
     };
     await links('job_input_files', 'file_id', (j) => j.inputFiles, fileIds);
     await links('job_output_files', 'file_id', (j) => j.outputFiles, fileIds);
@@ -202,7 +211,7 @@ export async function workflowsCreate(db: Db, wf: ResolvedWorkflow, opts: Workfl
       });
       if (aIds.length > 0) {
         await sql`INSERT INTO sluice.workflow_action_jobs (action_id, job_id)
-                  SELECT * FROM unnest(${aIds}::bigint[], ${aJobs}::bigint[])`.execute(trx);
+                  SELECT * FROM unnest(${arrayLiteral(aIds)}::bigint[], ${arrayLiteral(aJobs)}::bigint[])`.execute(trx);
       }
     }
 
