@@ -181,6 +181,32 @@ describe('sluice worker processes', { timeout: 120_000 }, () => {
     expect(await jobStatuses(id)).toEqual({ a: 'completed', b: 'completed', c: 'completed' });
   });
 
+  it('claims once per job along a chain: its own notifications and recorded completions add no claim', async () => {
+    const dir = tmp();
+    const jobs: Record<string, { deps?: string[] }> = {};
+    for (let i = 0; i < 12; i++) jobs[`c${i}`] = i === 0 ? {} : { deps: [`c${i - 1}`] };
+    const id = await workflowsCreate(t.handle.db, buildWorkflow(jobs), { initialize: true });
+    const claims = async () =>
+      (
+        await t.query<{ calls: number }>(
+          "SELECT coalesce(sum(calls), 0)::int AS calls FROM pg_stat_user_functions WHERE funcname = 'jobs_claim'",
+        )
+      )[0]?.calls ?? 0;
+    // Counted for sessions that start from now on: the worker's.
+    await t.query(`ALTER DATABASE ${t.name} SET track_functions = 'pl'`);
+    const before = await claims();
+    const r = await runCli(['worker', String(id), '--max-parallel-jobs', '4', ...FAST], { env: env(), cwd: dir });
+    await t.query(`ALTER DATABASE ${t.name} RESET track_functions`);
+    expect(r.code, r.stderr).toBe(0);
+    // A backend reports its counts as it exits.
+    const calls = await waitFor('the worker backend’s function counts', async () => {
+      const n = (await claims()) - before;
+      return n >= 12 && n;
+    });
+    // One claim per job, and a few around the start and the end; two per job before.
+    expect(calls).toBeLessThanOrEqual(12 + 3);
+  });
+
   it('does not claim a job whose runtime exceeds its time limit, and leaves when nothing fits', async () => {
     const dir = tmp();
     const wf = buildWorkflow({ long: { rr: 'long' }, short: {} }, {}, { long: { runtime: 'PT4H' } });

@@ -5,6 +5,8 @@ import { pgClientConfig } from './connection.js';
 export interface Notification {
   channel: Channel;
   workflowId: number;
+  /** the process id of the backend whose transaction notified */
+  senderPid: number;
 }
 
 export interface NotificationListenerOptions {
@@ -62,7 +64,9 @@ export class NotificationListener {
     client.on('end', () => onLost());
     client.on('notification', (msg) => {
       const workflowId = Number(msg.payload);
-      if (Number.isFinite(workflowId)) this.opts.onNotify({ channel: msg.channel as Channel, workflowId });
+      if (Number.isFinite(workflowId)) {
+        this.opts.onNotify({ channel: msg.channel as Channel, workflowId, senderPid: msg.processId });
+      }
     });
     try {
       await client.connect();

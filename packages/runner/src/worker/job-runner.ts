@@ -12,8 +12,10 @@ export interface JobRunnerContext {
   workerId: () => number;
   outputDir: string;
   log: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
-  /** called after each batch of results is written: the loop may claim again */
-  onRecorded: () => void;
+  /** a time on the claim hints' clock (ClaimHints.now) */
+  clock: () => number;
+  /** called after batches of results are written, with when the last one was issued: the loop may claim again */
+  onRecorded: (issuedAt: number) => void;
   /** true once results need not be retried any longer (the worker gave up, or must be gone) */
   givingUp: () => boolean;
 }
@@ -34,6 +36,8 @@ export class JobRunner {
   /** executions whose completion is being written right now */
   private readonly writing = new Set<string>();
   private flushing: Promise<void> | null = null;
+  /** when the last batch of completions was sent (ctx.clock) */
+  private issuedAt = 0;
   jobsRun = 0;
 
   constructor(private readonly ctx: JobRunnerContext) {}
@@ -163,7 +167,7 @@ export class JobRunner {
     if (!this.flushing) {
       this.flushing = this.writeCompletions().finally(() => {
         this.flushing = null;
-        this.ctx.onRecorded();
+        this.ctx.onRecorded(this.issuedAt);
       });
     }
   }
@@ -173,14 +177,21 @@ export class JobRunner {
       const batch = this.completions.splice(0, this.completions.length);
       for (const c of batch) this.writing.add(key(c));
       try {
-        await retryWithBackoff(() => jobsComplete(this.ctx.handle.db, this.ctx.workerId(), batch), {
-          initialDelayMs: 200,
-          maxDelayMs: 2000,
-          // A worker that gave up on the database does not wait for it forever: once it is
-          // declared lost, whoever reaps it records these jobs as terminated.
-          shouldStop: () => this.ctx.givingUp(),
-          onRetry: (e) => this.ctx.log('error', `recording ${batch.length} result(s) failed, will retry: ${errMsg(e)}`),
-        });
+        await retryWithBackoff(
+          () => {
+            this.issuedAt = this.ctx.clock();
+            return jobsComplete(this.ctx.handle.db, this.ctx.workerId(), batch);
+          },
+          {
+            initialDelayMs: 200,
+            maxDelayMs: 2000,
+            // A worker that gave up on the database does not wait for it forever: once it is
+            // declared lost, whoever reaps it records these jobs as terminated.
+            shouldStop: () => this.ctx.givingUp(),
+            onRetry: (e) =>
+              this.ctx.log('error', `recording ${batch.length} result(s) failed, will retry: ${errMsg(e)}`),
+          },
+        );
       } catch (e) {
         this.ctx.log('error', `could not record ${batch.length} result(s): ${errMsg(e)}`);
         return;

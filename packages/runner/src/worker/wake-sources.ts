@@ -33,7 +33,8 @@ export interface WakeSourceOptions {
   /** the API server, for sse: its event stream replaces the worker's own LISTEN connection */
   serverUrl?: string;
   apiToken?: string;
-  onWake: (hint: WakeHint) => void;
+  /** senderPid: the notifying backend's process id, when the hint is a notification of the worker's own LISTEN */
+  onWake: (hint: WakeHint, senderPid?: number) => void;
   log: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
 }
 
@@ -56,7 +57,7 @@ class ListenWakeSource implements WakeSource {
       url: o.url,
       onNotify: (n) => {
         if (n === null) o.onWake(null);
-        else if (n.workflowId === o.workflowId) o.onWake(n.channel);
+        else if (n.workflowId === o.workflowId) o.onWake(n.channel, n.senderPid);
       },
       onStateChange: (s, err) => {
         if (s === 'disconnected')

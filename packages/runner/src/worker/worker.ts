@@ -19,6 +19,7 @@ import {
 import { prepareOutputDirectory } from '../output-directory.js';
 import { retryWithBackoff, withDeadline } from '../retry.js';
 import { ActionRunner } from './action-runner.js';
+import { ClaimHints } from './claim-hints.js';
 import { Heartbeat } from './heartbeat.js';
 import { JobClaimer, type WorkerResources } from './job-claimer.js';
 import type { SamplingPlan } from './job-execution.js';
@@ -41,6 +42,11 @@ export class Worker {
   private readonly wakeSource: WakeSource;
   private readonly heartbeat: Heartbeat;
   private readonly wake = new Wakeup();
+  private readonly hints = new ClaimHints();
+  /** a step is running: job hints wait for the check after it instead of waking the loop */
+  private stepping = false;
+  /** the backend of the worker's connection: its jobs_ready notifications need no claim of their own */
+  private ownBackendPid: number | null = null;
   private readonly jobs: JobRunner;
   private readonly actions: ActionRunner;
   private readonly claims: JobClaimer;
@@ -78,6 +84,13 @@ export class Worker {
     // One connection for claims, completions and actions, which batch through it; with --wake
     // listen the listener holds the other (and carries the heartbeat).
     this.handle = openPool(options.url, { max: 1, applicationName: 'sluice-worker' });
+    // Its backend's pid (behind a pooler, the pooler's key, which no backend's notification carries).
+    this.handle.pool.on('connect', (client) => {
+      this.ownBackendPid = (client as unknown as { processID?: number | null }).processID ?? null;
+    });
+    this.handle.pool.on('remove', () => {
+      this.ownBackendPid = null;
+    });
     const signal = () => this.wake.signal();
     const givingUp = () =>
       this.stopReason === 'error' ||
@@ -93,7 +106,10 @@ export class Worker {
       workerId: () => this.workerId,
       outputDir: options.outputDir,
       log: this.log,
-      onRecorded: signal,
+      clock: () => this.hints.now(),
+      onRecorded: (issuedAt) => {
+        if (this.hints.recorded(issuedAt) && !this.stepping) this.wake.signal();
+      },
       givingUp,
     });
     this.claims = new JobClaimer({
@@ -126,10 +142,14 @@ export class Worker {
       workflowId: options.workflowId,
       serverUrl: options.serverUrl,
       apiToken: options.apiToken,
-      onWake: (hint) => {
+      onWake: (hint, senderPid) => {
+        // Jobs made ready by this worker's own transactions are claimed after them anyway.
+        if (hint === CHANNELS.jobsReady && senderPid !== undefined && senderPid === this.ownBackendPid) return;
         if (hint === null || hint === CHANNELS.workflowState) this.workflowChanged = true;
         if (hint !== CHANNELS.jobsReady) this.actionsMaybePending = true;
-        this.wake.signal();
+        this.hints.add();
+        // During a step, a jobs_ready hint waits for the check after it: that step's claim may cover it.
+        if (hint !== CHANNELS.jobsReady || !this.stepping) this.wake.signal();
       },
       log: this.log,
     });
@@ -270,6 +290,7 @@ export class Worker {
   private async mainLoop(): Promise<void> {
     while (this.stopReason === null) {
       let busy: boolean;
+      this.stepping = true;
       try {
         // The database may be restarting: keep the jobs running, retry with backoff, and give
         // up only after a long outage. The tables will say what happened meanwhile.
@@ -293,8 +314,10 @@ export class Worker {
         this.log('error', `giving up after ${this.opts.databaseOutageMs / 1000} s of database errors: ${errMsg(e)}`);
         this.requestStop('error');
         break;
+      } finally {
+        this.stepping = false;
       }
-      if (busy || this.stopReason !== null) continue;
+      if (busy || this.stopReason !== null || this.hints.pending) continue;
       const untilMaintenance = this.lastMaintenance + this.opts.heartbeatIntervalMs - Date.now();
       if (!(await this.wake.wait(Math.max(1, Math.min(this.opts.pollIntervalMs, untilMaintenance))))) {
         // The poll: whatever a missed notification would have said.
@@ -334,7 +357,7 @@ export class Worker {
       await this.actions.start(MAIN_LOOP_TRIGGER_TYPES);
     }
     if (!this.supervisor) await this.startSupervisor();
-    const { jobs: claimed, more } = await this.claims.claim();
+    const { jobs: claimed, more } = await this.hints.claiming(() => this.claims.claim());
     // A claim that answers after the stop was asked for is left to workers_stop (or the reap),
     // which ends its jobs terminated: nothing starts on a stopping worker.
     if (this.stopReason !== null) return false;
