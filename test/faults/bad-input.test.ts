@@ -130,6 +130,19 @@ describe('bad input is refused in one line, exit 2, nothing created', () => {
       }),
       /NUL|\\u0000|null (byte|character)|user_data|data/i,
     ],
+    // Found by the spec fuzz: the unknown name was quoted raw, and the message took two lines.
+    [
+      'an action naming an unknown job with a line break in its name',
+      'newline-name.json',
+      JSON.stringify({
+        name: 'bad-input',
+        jobs: [{ name: 'a', command: 'true' }],
+        actions: [
+          { trigger_type: 'on_jobs_complete', action_type: 'run_commands', jobs: ['r\nt'], commands: ['true'] },
+        ],
+      }),
+      /unknown job "r\\nt"/,
+    ],
   ];
   for (const [what, file, text, mentions] of specCases) {
     it(`a spec with ${what}`, async () => {

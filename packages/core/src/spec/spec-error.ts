@@ -29,6 +29,18 @@ export function formatPath(path: SpecPath): string {
   return out;
 }
 
+const CONTROLS: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** A user's text in a message with its control characters escaped, so the message stays one line. */
+function escapeControls(text: string): string {
+  let out = '';
+  for (const c of text) {
+    const code = c.charCodeAt(0);
+    out += code >= 0x20 && code !== 0x7f ? c : (CONTROLS[c] ?? `\\u${code.toString(16).padStart(4, '0')}`);
+  }
+  return out;
+}
+
 /** Quotes a user's value for a message, short enough to keep the message on one line. */
 export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return 'null';
@@ -76,7 +88,8 @@ export class SpecReporter {
 
   errorAtLine(code: ErrorCode, path: string, line: number | undefined, problem: string): SluiceError {
     const where = line === undefined ? this.source : `${this.source}:${line}`;
-    const message = path === '' ? `${where}: ${problem}` : `${where}: ${path}: ${problem}`;
+    // Problems quote names and values from the spec: none of them may break the line.
+    const message = escapeControls(path === '' ? `${where}: ${problem}` : `${where}: ${path}: ${problem}`);
     const details: Record<string, unknown> = { path };
     if (line !== undefined) details.line = line;
     return new SluiceError(code, message, details);
