@@ -5,7 +5,7 @@ import { workflowsCreate, workflowsInitialize } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
 import { runCli, spawnCli, waitFor } from '../support/cli-runner.js';
 import { useTestDatabase } from '../support/test-database.js';
-import { buildWorkflow } from '../support/workflow-builder.js';
+import { buildWorkflow, buildWorkflowWithActions } from '../support/workflow-builder.js';
 
 const t = useTestDatabase('worker_process');
 const env = () => ({ SLUICE_DATABASE_URL: t.url });
@@ -181,12 +181,18 @@ describe('sluice worker processes', { timeout: 120_000 }, () => {
     expect(await jobStatuses(id)).toEqual({ a: 'completed', b: 'completed', c: 'completed' });
   });
 
-  it('claims once per job along a chain: its own notifications and recorded completions add no claim', async () => {
+  it.each([
+    ['its own notifications and recorded completions', false],
+    ['nor do the actions watching each job', true],
+  ])('claims once per job along a chain: %s add no claim', async (_what, withActions) => {
     const dir = tmp();
     const jobs: Record<string, { deps?: string[] }> = {};
     for (let i = 0; i < 12; i++) jobs[`c${i}`] = i === 0 ? {} : { deps: [`c${i - 1}`] };
-    const id = await workflowsCreate(t.handle.db, buildWorkflow(jobs), { initialize: true });
-    const claims = async () =>
+    const actions = withActions
+      ? Object.keys(jobs).map((name) => ({ trigger: 'on_jobs_complete' as const, jobs: [name] }))
+      : [];
+    const id = await workflowsCreate(t.handle.db, buildWorkflowWithActions(jobs, actions), { initialize: true });
+    const calls = async () =>
       (
         await t.query<{ calls: number }>(
           "SELECT coalesce(sum(calls), 0)::int AS calls FROM pg_stat_user_functions WHERE funcname = 'jobs_claim'",
@@ -194,17 +200,22 @@ describe('sluice worker processes', { timeout: 120_000 }, () => {
       )[0]?.calls ?? 0;
     // Counted for sessions that start from now on: the worker's.
     await t.query(`ALTER DATABASE ${t.name} SET track_functions = 'pl'`);
-    const before = await claims();
+    const before = await calls();
     const r = await runCli(['worker', String(id), '--max-parallel-jobs', '4', ...FAST], { env: env(), cwd: dir });
     await t.query(`ALTER DATABASE ${t.name} RESET track_functions`);
     expect(r.code, r.stderr).toBe(0);
+    const [ran] = await t.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM sluice.action_runs WHERE workflow_id = $1 AND status = 'succeeded'",
+      [id],
+    );
+    expect(ran?.n).toBe(actions.length);
     // A backend reports its counts as it exits.
-    const calls = await waitFor('the worker backend’s function counts', async () => {
-      const n = (await claims()) - before;
+    const claims = await waitFor('the worker backend’s function counts', async () => {
+      const n = (await calls()) - before;
       return n >= 12 && n;
     });
-    // One claim per job, and a few around the start and the end; two per job before.
-    expect(calls).toBeLessThanOrEqual(12 + 3);
+    // One claim per job, and a few around the start and the end: two per job before, and more with actions.
+    expect(claims).toBeLessThanOrEqual(12 + 3);
   });
 
   it('does not claim a job whose runtime exceeds its time limit, and leaves when nothing fits', async () => {

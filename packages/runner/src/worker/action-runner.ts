@@ -22,7 +22,7 @@ export interface ActionRunnerContext {
   terminationGraceMs: number;
   log: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
   /** called when an action ends: the loop may claim again (jobs held back by it, say) */
-  onFinished: () => void;
+  onFinished: (action: ClaimedAction) => void;
   /** true once an outcome need not be retried any longer (the worker must be gone) */
   givingUp: () => boolean;
 }
@@ -49,7 +49,7 @@ export class ActionRunner {
       if (!action) return;
       const done = this.run(action).finally(() => {
         this.running.delete(action.run_id);
-        this.ctx.onFinished();
+        this.ctx.onFinished(action);
       });
       this.running.set(action.run_id, done);
     }

@@ -3,15 +3,12 @@ import {
   assertMigrated,
   CHANNELS,
   isConnectionLoss,
-  jobsOwned,
-  jobsRequeue,
   MAIN_LOOP_TRIGGER_TYPES,
   openPool,
   type SluiceDb,
   type WorkerStatus,
   workersAttachAllocation,
   workersHeartbeat,
-  workersReap,
   workersRegister,
   workersStop,
   workflowsGetState,
@@ -23,11 +20,12 @@ import { ClaimHints } from './claim-hints.js';
 import { Heartbeat } from './heartbeat.js';
 import { JobClaimer, type WorkerResources } from './job-claimer.js';
 import type { SamplingPlan } from './job-execution.js';
-import { errMsg, executionKey, JobRunner } from './job-runner.js';
+import { errMsg, JobRunner } from './job-runner.js';
 import { JobSupervisor } from './job-supervisor.js';
 import { detectMachineResources } from './machine-resources.js';
 import { createWakeSource, type WakeSource } from './wake-sources.js';
 import { Wakeup } from './wakeup.js';
+import { reconcileWorker } from './worker-maintenance.js';
 import type { WorkerExitReason, WorkerOptions, WorkerState, WorkerSummary } from './worker-types.js';
 
 export type { WorkerExitReason, WorkerOptions, WorkerState, WorkerSummary } from './worker-types.js';
@@ -42,11 +40,7 @@ export class Worker {
   private readonly wakeSource: WakeSource;
   private readonly heartbeat: Heartbeat;
   private readonly wake = new Wakeup();
-  private readonly hints = new ClaimHints();
-  /** a step is running: job hints wait for the check after it instead of waking the loop */
-  private stepping = false;
-  /** the backend of the worker's connection: its jobs_ready notifications need no claim of their own */
-  private ownBackendPid: number | null = null;
+  private readonly hints = new ClaimHints(this.wake);
   private readonly jobs: JobRunner;
   private readonly actions: ActionRunner;
   private readonly claims: JobClaimer;
@@ -84,14 +78,7 @@ export class Worker {
     // One connection for claims, completions and actions, which batch through it; with --wake
     // listen the listener holds the other (and carries the heartbeat).
     this.handle = openPool(options.url, { max: 1, applicationName: 'sluice-worker' });
-    // Its backend's pid (behind a pooler, the pooler's key, which no backend's notification carries).
-    this.handle.pool.on('connect', (client) => {
-      this.ownBackendPid = (client as unknown as { processID?: number | null }).processID ?? null;
-    });
-    this.handle.pool.on('remove', () => {
-      this.ownBackendPid = null;
-    });
-    const signal = () => this.wake.signal();
+    this.hints.watch(this.handle.pool);
     const givingUp = () =>
       this.stopReason === 'error' ||
       this.stopReason === 'fenced' ||
@@ -107,9 +94,7 @@ export class Worker {
       outputDir: options.outputDir,
       log: this.log,
       clock: () => this.hints.now(),
-      onRecorded: (issuedAt) => {
-        if (this.hints.recorded(issuedAt) && !this.stepping) this.wake.signal();
-      },
+      onRecorded: (issuedAt) => this.hints.recorded(issuedAt),
       givingUp,
     });
     this.claims = new JobClaimer({
@@ -133,7 +118,13 @@ export class Worker {
       slurm: options.slurm,
       terminationGraceMs: options.terminationGraceMs,
       log: this.log,
-      onFinished: signal,
+      onFinished: (action) => {
+        // Only these hold jobs back until they end (sluice.jobs_claim_gate_open).
+        if (action.trigger_type === 'on_workflow_start' || action.trigger_type === 'on_worker_start') {
+          this.hints.add();
+        }
+        this.wake.signal();
+      },
       givingUp,
     });
     this.wakeSource = createWakeSource({
@@ -143,13 +134,13 @@ export class Worker {
       serverUrl: options.serverUrl,
       apiToken: options.apiToken,
       onWake: (hint, senderPid) => {
-        // Jobs made ready by this worker's own transactions are claimed after them anyway.
-        if (hint === CHANNELS.jobsReady && senderPid !== undefined && senderPid === this.ownBackendPid) return;
+        if (this.hints.isOwnJobsReady(hint, senderPid)) return;
+        if (hint === CHANNELS.jobsReady) return this.hints.jobs();
         if (hint === null || hint === CHANNELS.workflowState) this.workflowChanged = true;
-        if (hint !== CHANNELS.jobsReady) this.actionsMaybePending = true;
-        this.hints.add();
-        // During a step, a jobs_ready hint waits for the check after it: that step's claim may cover it.
-        if (hint !== CHANNELS.jobsReady || !this.stepping) this.wake.signal();
+        this.actionsMaybePending = true;
+        // Pending actions alone make no job claimable.
+        if (hint !== CHANNELS.actionsPending) this.hints.add();
+        this.wake.signal();
       },
       log: this.log,
     });
@@ -268,6 +259,7 @@ export class Worker {
       onLost: (e) => {
         this.log('error', `the job supervisor died (${e.message}); its jobs were killed`);
         this.supervisor = null;
+        this.hints.add();
         this.wake.signal();
       },
     });
@@ -290,7 +282,7 @@ export class Worker {
   private async mainLoop(): Promise<void> {
     while (this.stopReason === null) {
       let busy: boolean;
-      this.stepping = true;
+      this.hints.stepping = true;
       try {
         // The database may be restarting: keep the jobs running, retry with backoff, and give
         // up only after a long outage. The tables will say what happened meanwhile.
@@ -303,6 +295,7 @@ export class Worker {
             shouldStop: () => this.stopReason !== null,
             onRetry: (e, delayMs) => {
               this.log('warn', `database error, retrying in ${delayMs} ms: ${errMsg(e)}`);
+              this.hints.add();
               this.workflowChanged = true;
               this.actionsMaybePending = true;
               this.mustReconcile = true;
@@ -315,7 +308,7 @@ export class Worker {
         this.requestStop('error');
         break;
       } finally {
-        this.stepping = false;
+        this.hints.stepping = false;
       }
       if (busy || this.stopReason !== null || this.hints.pending) continue;
       const untilMaintenance = this.lastMaintenance + this.opts.heartbeatIntervalMs - Date.now();
@@ -324,6 +317,7 @@ export class Worker {
         if (untilMaintenance >= this.opts.pollIntervalMs) {
           this.workflowChanged = true;
           this.actionsMaybePending = true;
+          this.hints.add();
         }
       }
     }
@@ -357,15 +351,20 @@ export class Worker {
       await this.actions.start(MAIN_LOOP_TRIGGER_TYPES);
     }
     if (!this.supervisor) await this.startSupervisor();
-    const { jobs: claimed, more } = await this.hints.claiming(() => this.claims.claim());
-    // A claim that answers after the stop was asked for is left to workers_stop (or the reap),
-    // which ends its jobs terminated: nothing starts on a stopping worker.
-    if (this.stopReason !== null) return false;
-    if (claimed.length > 0) {
-      this.jobs.start(claimed);
-      // Claiming again at once is an empty transaction unless the batch size cut this one short:
-      // a job's end, a notification or the poll wakes the loop for what becomes claimable.
-      return more;
+    // Only when something may have become claimable since the last claim (claim-hints.ts): a
+    // wake-up for an action alone, say, is no reason for an empty claim.
+    if (this.hints.pending) {
+      const { jobs: claimed, more } = await this.hints.claiming(() => this.claims.claim());
+      // A claim that answers after the stop was asked for is left to workers_stop (or the reap),
+      // which ends its jobs terminated: nothing starts on a stopping worker.
+      if (this.stopReason !== null) return false;
+      if (claimed.length > 0) {
+        this.jobs.start(claimed);
+        // Claiming again at once is an empty transaction unless the batch size cut this one short:
+        // a job's end, a notification or the poll wakes the loop for what becomes claimable.
+        if (more) this.hints.add();
+        return more;
+      }
     }
     if (this.jobs.running.size > 0 || this.actions.busy) this.idleSince = Date.now();
     else if (this.opts.idleTimeoutMs && Date.now() - this.idleSince > this.opts.idleTimeoutMs) {
@@ -380,26 +379,23 @@ export class Worker {
     return false;
   }
 
-  /**
-   * Every heartbeat interval, and after any database error: declare silent workers lost, and
-   * make what this worker runs agree with what the database says it holds. Jobs it runs that are
-   * no longer its own (canceled, reset, ended by a reap) are stopped; claims whose reply was lost
-   * (the database says it holds them, it runs nothing for them) are given back.
-   */
+  /** Every heartbeat interval, and after any database error (worker-maintenance.ts). */
   private async maintain(): Promise<void> {
-    const db = this.handle.db;
-    await workersReap(db, this.opts.workflowId);
-    const owned = await jobsOwned(db, this.workerId);
-    const stopped = this.jobs.stopDisowned(owned, this.opts.terminationGraceMs);
-    if (stopped > 0) this.log('warn', `stopped ${stopped} job(s) that are no longer this worker's`);
-    if (this.mustReconcile) {
-      const held = this.jobs.held();
-      const unknown = owned.filter((e) => !held.has(executionKey(e)));
-      const requeued = await jobsRequeue(db, this.workerId, unknown);
-      if (requeued.length > 0) this.log('warn', `gave back ${requeued.length} job claim(s) it never received`);
-      await this.actions.releaseUnknown();
-      this.mustReconcile = false;
-    }
+    // A reap or a requeue may make jobs ready, for this worker too.
+    this.hints.add();
+    await reconcileWorker(
+      {
+        handle: this.handle,
+        workflowId: this.opts.workflowId,
+        workerId: this.workerId,
+        jobs: this.jobs,
+        actions: this.actions,
+        terminationGraceMs: this.opts.terminationGraceMs,
+        log: this.log,
+      },
+      this.mustReconcile,
+    );
+    this.mustReconcile = false;
     this.lastMaintenance = Date.now();
   }
 
