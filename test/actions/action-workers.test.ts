@@ -106,6 +106,30 @@ describe('actions run by worker processes', { timeout: 120_000 }, () => {
     expect(jobs.every((j) => j.status === 'completed')).toBe(true);
   });
 
+  it('makes the action log directory again when it was removed during the run', async () => {
+    // b waits until a's action has run (its logs are open by then), then removes their directory.
+    const wait = 'for i in $(seq 600); do [ -e "$SLUICE_OUTPUT_DIR/a.ran" ] && break; sleep 0.05; done';
+    const { id, dir, out } = await setup(
+      { a: {}, b: { deps: ['a'], command: `${wait}; rm -r "$SLUICE_OUTPUT_DIR/action_logs"` } },
+      [
+        { trigger: 'on_jobs_complete', jobs: ['a'], commands: ['touch a.ran'] },
+        { trigger: 'on_jobs_complete', jobs: ['b'], commands: ['echo b-done'] },
+      ],
+    );
+    const r = await runCli(['worker', String(id), '--output-dir', 'out', ...FAST], { env: env(), cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const runs = await t.query<{ status: string; stdout_path: string }>(
+      'SELECT status, stdout_path FROM sluice.action_runs WHERE workflow_id = $1 ORDER BY id',
+      [id],
+    );
+    expect(runs.map((x) => x.status)).toEqual(['succeeded', 'succeeded']);
+    expect(readFileSync(runs[1]?.stdout_path ?? '', 'utf8')).toBe('b-done\n');
+    // a's logs went with the directory; b's are in the one made again.
+    expect(readdirSync(path.join(out, 'action_logs')).sort()).toEqual(
+      [`${path.basename(runs[1]?.stdout_path ?? '', '.o')}.e`, path.basename(runs[1]?.stdout_path ?? '')].sort(),
+    );
+  });
+
   it('a worker stopped by SIGTERM still runs its on_worker_complete actions', async () => {
     const { id, dir, out } = await setup({ long: { command: 'touch long.started; sleep 60' } }, [
       { trigger: 'on_worker_complete', commands: ['echo "bye $SLUICE_WORKER_ID" >> bye.txt'] },

@@ -71,18 +71,39 @@ function runCommand(
 }
 
 /**
+ * The action's two log files. The directory is made only when it is missing: making it level by
+ * level (a mkdir and a stat each) was a millisecond or two before every action's first command.
+ */
+async function openLogs(logDir: string, stdoutPath: string, stderrPath: string): Promise<[number, number]> {
+  const open = (): [number, number] => {
+    const out = openSync(stdoutPath, 'w');
+    try {
+      return [out, openSync(stderrPath, 'w')];
+    } catch (e) {
+      closeSync(out);
+      throw e;
+    }
+  };
+  try {
+    return open();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  await makeDirectory(logDir);
+  return open();
+}
+
+/**
  * run_commands: one bash after another, in the workflow's output directory; the first that exits
  * non-zero stops the action, which fails (the workflow goes on: actions have no rollback or retry).
  */
 async function runCommands(action: ClaimedAction, ctx: ActionContext): Promise<ActionRunOutcome> {
   const outputDir = path.resolve(ctx.outputDir);
   const logDir = path.join(outputDir, 'action_logs');
-  await makeDirectory(logDir);
   const base = path.join(logDir, `wf${ctx.workflowId}_action${action.action_id}_run${action.run_id}`);
   const stdoutPath = `${base}.o`;
   const stderrPath = `${base}.e`;
-  const out = openSync(stdoutPath, 'w');
-  const err = openSync(stderrPath, 'w');
+  const [out, err] = await openLogs(logDir, stdoutPath, stderrPath);
   const env = {
     ...process.env,
     SLUICE_WORKFLOW_ID: String(ctx.workflowId),
