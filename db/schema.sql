@@ -821,14 +821,17 @@ CREATE FUNCTION sluice.jobs_set_status(p_job_ids bigint[], p_status sluice.job_s
     AS $$
 DECLARE
   v_n integer;
+  v_workflow_id bigint;
 BEGIN
   IF sluice.job_status_is_active(p_status) THEN
     RAISE EXCEPTION 'jobs become % only by a worker''s claim', p_status
       USING ERRCODE = 'invalid_parameter_value', HINT = 'USAGE';
   END IF;
-  PERFORM 1 FROM sluice.workflows
-   WHERE id IN (SELECT DISTINCT workflow_id FROM sluice.jobs WHERE id = ANY (p_job_ids))
-   ORDER BY id FOR NO KEY UPDATE;
+  FOR v_workflow_id IN
+    SELECT DISTINCT workflow_id FROM sluice.jobs WHERE id = ANY (p_job_ids) ORDER BY workflow_id
+  LOOP
+    PERFORM sluice.workflows_lock(v_workflow_id);
+  END LOOP;
   PERFORM 1 FROM sluice.jobs WHERE id = ANY (p_job_ids) ORDER BY id FOR NO KEY UPDATE;
   UPDATE sluice.jobs SET status = p_status WHERE id = ANY (p_job_ids) AND status <> p_status;
   GET DIAGNOSTICS v_n = ROW_COUNT;

@@ -1,9 +1,11 @@
+import { jobsClaimReady } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
 import { claimAll, registerTestWorker } from '../support/engine-driver.js';
 import { useTestDatabase } from '../support/test-database.js';
 import { buildWorkflow, buildWorkflowWithActions, type JobSketch } from '../support/workflow-builder.js';
 import { createInitialized, describeWorkflow, jobByName, jobsOf, tmpDir, within } from './support/fault-fixtures.js';
 import { expectInvariants, isComplete } from './support/invariants.js';
+import { holdLocks, openTransaction, waitBlockedOrDone } from './support/lock-holder.js';
 import { startWorker } from './support/worker-process.js';
 
 // Finding 10: admins change the tables in psql. Deleting a job row leaves what counted it
@@ -127,6 +129,47 @@ describe('status changes by an admin', () => {
     expect(ok, `no jobs_set_status call succeeded of ${calls}; first error: ${errors[0]?.message}`).toBeGreaterThan(0);
     const exit = await within(worker.exited, 120_000, null);
     expect(exit?.code, exit?.stderr).toBe(0);
+    await expectInvariants(t.query, id);
+  });
+
+  it('jobs_set_status waits for a completion in flight instead of deadlocking with it', async () => {
+    // Found by the loop above, once in a few runs. A completion holds the workflow's lock shared,
+    // locks the dependents of its jobs, and updates the workflow's counter last. jobs_set_status
+    // took the workflow's row first, then the dependents: each waited for the other.
+    const id = await createInitialized(t, buildWorkflow({ r: {}, x: {}, d: { deps: ['r', 'x'] } }));
+    const w = await registerTestWorker(t.handle, id);
+    const [r] = await jobsClaimReady(t.handle.db, {
+      workerId: w,
+      limit: 1,
+      useResources: false,
+      freeCpus: 0,
+      freeMemoryBytes: 0,
+      freeGpus: 0,
+      freeNodes: 0,
+      maxRuntimeSeconds: null,
+    });
+    expect(r?.name).toBe('r');
+    const [x, d] = [await jobByName(t, id, 'x'), await jobByName(t, id, 'd')];
+    // d stays locked until both the completion and the status change wait for it.
+    const holder = await holdLocks(t.url, 'SELECT 1 FROM sluice.jobs WHERE id = $1 FOR NO KEY UPDATE', [d.id]);
+    const completion = await openTransaction(t.url);
+    const completing = settle(
+      completion.query(
+        `SELECT sluice.jobs_complete($1, ARRAY[$2::bigint], ARRAY[$3::int], ARRAY['completed'::sluice.job_status],
+           ARRAY[0], ARRAY[now()], ARRAY[now()], ARRAY[NULL::text], ARRAY[NULL::text], ARRAY[NULL::text])`,
+        [w, r?.id, r?.attempt],
+      ),
+    );
+    expect(await waitBlockedOrDone(t.url, completion.pid, completing)).toBe('blocked');
+    const admin = await openTransaction(t.url);
+    const setting = settle(admin.query("SELECT sluice.jobs_set_status($1::bigint[], 'completed')", [[x.id]]));
+    expect(await waitBlockedOrDone(t.url, admin.pid, setting)).toBe('blocked');
+    await holder.commit();
+    expect(await completing).toEqual({ ok: true });
+    await completion.commit();
+    expect(await setting).toEqual({ ok: true });
+    await admin.commit();
+    expect((await jobByName(t, id, 'd')).status).toBe('ready');
     await expectInvariants(t.query, id);
   });
 
