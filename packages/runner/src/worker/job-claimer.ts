@@ -39,6 +39,8 @@ export interface JobClaimerContext {
   endsAt: () => Date | null;
   jobs: JobRunner;
   log: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
+  /** silent workers were declared lost here: their jobs may be claimable now */
+  onReaped: () => void;
 }
 
 /** What a worker may claim (its free resources, its time left), and when nothing is left for it. */
@@ -104,7 +106,9 @@ export class JobClaimer {
     if (first === null || first === 'action-pending' || first === 'canceled') return first;
     // Before leaving, declare silent workers lost: the jobs and actions they held may be this
     // worker's to run (an on_workflow_complete a dead worker had claimed, above all).
-    await workersReap(c.handle.db, c.workflowId);
+    // What it gave back becomes ready through this worker's own connection, whose jobs_ready
+    // notifications the worker ignores: say so (claim-hints.ts).
+    if ((await workersReap(c.handle.db, c.workflowId)) > 0) c.onReaped();
     const why = await this.idleState();
     if (why === 'nothing-runnable') {
       const r = c.resources;

@@ -108,6 +108,7 @@ export class Worker {
       endsAt: () => this.endsAt,
       jobs: this.jobs,
       log: this.log,
+      onReaped: () => this.hints.add(),
     });
     this.actions = new ActionRunner({
       handle: this.handle,
@@ -120,9 +121,7 @@ export class Worker {
       log: this.log,
       onFinished: (action) => {
         // Only these hold jobs back until they end (sluice.jobs_claim_gate_open).
-        if (action.trigger_type === 'on_workflow_start' || action.trigger_type === 'on_worker_start') {
-          this.hints.add();
-        }
+        if (['on_workflow_start', 'on_worker_start'].includes(action.trigger_type)) this.hints.add();
         this.wake.signal();
       },
       givingUp,
