@@ -1,4 +1,3 @@
-import { jobsClaimReady } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
 import { claimAll, registerTestWorker } from '../support/engine-driver.js';
 import { useTestDatabase } from '../support/test-database.js';
@@ -138,16 +137,7 @@ describe('status changes by an admin', () => {
     // took the workflow's row first, then the dependents: each waited for the other.
     const id = await createInitialized(t, buildWorkflow({ r: {}, x: {}, d: { deps: ['r', 'x'] } }));
     const w = await registerTestWorker(t.handle, id);
-    const [r] = await jobsClaimReady(t.handle.db, {
-      workerId: w,
-      limit: 1,
-      useResources: false,
-      freeCpus: 0,
-      freeMemoryBytes: 0,
-      freeGpus: 0,
-      freeNodes: 0,
-      maxRuntimeSeconds: null,
-    });
+    const [r] = await claimAll(t.handle, w, 1);
     expect(r?.name).toBe('r');
     const [x, d] = [await jobByName(t, id, 'x'), await jobByName(t, id, 'd')];
     // d stays locked until both the completion and the status change wait for it.

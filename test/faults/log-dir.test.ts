@@ -31,9 +31,12 @@ afterEach(async () => {
 function workflow(dir: string, breaker: string, victim: string) {
   // The gate runs in a process group of its own: open it whatever the test's outcome.
   cleanup.push(() => writeFileSync(path.join(dir, 'go'), ''));
+  // The breaker waits for the gate to run: started together, it could spoil the directory before
+  // the gate's logs were open, and the gate, failing, let `after` run too early (seen under load).
+  const started = path.join(dir, 'gate.started');
   const jobs: Record<string, JobSketch> = {
-    gate: { command: `while [ ! -e '${path.join(dir, 'go')}' ]; do sleep 0.1; done` },
-    breaker: { command: breaker },
+    gate: { command: `touch '${started}'; while [ ! -e '${path.join(dir, 'go')}' ]; do sleep 0.1; done` },
+    breaker: { command: `while [ ! -e '${started}' ]; do sleep 0.05; done; ${breaker}` },
     victim: { deps: ['breaker'], command: victim },
     after: { deps: ['victim', 'gate'], cob: false, command: 'echo after' },
   };
@@ -60,7 +63,11 @@ async function expectWorkerGoesOn(id: number, dir: string, worker: ReturnType<ty
   const exit = await within(worker.exited, 60_000, null);
   expect(exit, `the worker did not finish: ${await describeWorkflow(t, id)}`).not.toBeNull();
   expect(exit?.code, exit?.stderr).toBe(0);
-  expect((await jobByName(t, id, 'after')).status, 'the job after the broken one').toBe('completed');
+  const after = await jobByName(t, id, 'after');
+  const said = await t.query<{ message: string | null }>('SELECT message FROM sluice.results WHERE job_id = $1', [
+    after.id,
+  ]);
+  expect(after.status, `the job after the broken one (${JSON.stringify(said)})`).toBe('completed');
   await expectInvariants(t.query, id);
 }
 

@@ -47,10 +47,11 @@ export async function runPendingActions(h: SluiceDb, workerId: number): Promise<
   }
 }
 
-export function claimAll(h: SluiceDb, workerId: number) {
+/** Claims every ready job (or the first `limit`), like a worker with --max-parallel-jobs. */
+export function claimAll(h: SluiceDb, workerId: number, limit = 1000) {
   return jobsClaimReady(h.db, {
     workerId,
-    limit: 1000,
+    limit,
     useResources: false,
     freeCpus: 0,
     freeMemoryBytes: 0,
