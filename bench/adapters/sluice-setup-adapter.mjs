@@ -24,6 +24,13 @@ export function startSluice(url, args, opts = {}) {
   return startNodeChild(SLUICE_CLI, ['--database-url', url, ...args], { label: `sluice ${args[0]}`, ...opts });
 }
 
+/** The id `workflows create --json` printed. */
+function createdId(stdout) {
+  const id = JSON.parse(stdout).id;
+  if (!Number.isInteger(id)) throw new Error(`workflows create printed no id: ${stdout.slice(0, 200)}`);
+  return id;
+}
+
 /**
  * `sluice workflows create <spec> --initialize --json`: one process and one transaction, the way
  * `run` and `submit` create a workflow. Returns the workflow id, the command's wall time (ms) and
@@ -31,8 +38,7 @@ export function startSluice(url, args, opts = {}) {
  */
 export async function createAndInitialize(url, specPath) {
   const created = await runSluice(url, ['workflows', 'create', specPath, '--initialize', '--json']);
-  const id = JSON.parse(created.stdout).id;
-  if (!Number.isInteger(id)) throw new Error(`workflows create printed no id: ${created.stdout.slice(0, 200)}`);
+  const id = createdId(created.stdout);
   return { id, ms: created.ms, maxRssKiB: created.maxRssKiB };
 }
 
@@ -42,8 +48,7 @@ export async function createAndInitialize(url, specPath) {
  */
 export async function createThenInitialize(url, specPath) {
   const created = await runSluice(url, ['workflows', 'create', specPath, '--json']);
-  const id = JSON.parse(created.stdout).id;
-  if (!Number.isInteger(id)) throw new Error(`workflows create printed no id: ${created.stdout.slice(0, 200)}`);
+  const id = createdId(created.stdout);
   const init = await runSluice(url, ['workflows', 'initialize', String(id)]);
   return { id, createMs: created.ms, initMs: init.ms, createMaxRssKiB: created.maxRssKiB };
 }

@@ -8,6 +8,7 @@ import {
   ACTIVE_JOB_STATUSES,
   ALLOCATION_STATUSES,
   CHANNELS,
+  CLAIM_GATE_TRIGGER_TYPES,
   DONE_JOB_STATUSES,
   ERROR_CODES,
   EVENT_KINDS,
@@ -97,6 +98,14 @@ describe('one vocabulary', () => {
       );
       expect(rows.map((r) => r.s)).toEqual([...members]);
     }
+  });
+
+  it('the claim gate holds jobs back for exactly the triggers CLAIM_GATE_TRIGGER_TYPES names', async () => {
+    const [row] = await t.query<{ def: string }>(
+      "SELECT pg_get_functiondef('sluice.jobs_claim_gate_open'::regproc) AS def",
+    );
+    const listed = /a\.trigger_type IN \(([^)]*)\)/.exec(row?.def ?? '')?.[1] ?? '';
+    expect(listed.match(/'[a-z_]+'/g)?.map((x) => x.slice(1, -1))).toEqual([...CLAIM_GATE_TRIGGER_TYPES]);
   });
 
   it('SQL sends NOTIFY only on the channels the code listens to', async () => {

@@ -100,7 +100,7 @@ export {
   workersRegister,
   workersStop,
 } from './db/worker-repository.js';
-export { workflowsCreate } from './db/workflow-create.js';
+export { type WorkflowCreateOptions, workflowsCreate } from './db/workflow-create.js';
 export {
   type WorkflowStallFacts,
   type WorkflowState,
@@ -128,6 +128,7 @@ export {
   type AllocationStatus,
   CHANNELS,
   type Channel,
+  CLAIM_GATE_TRIGGER_TYPES,
   DONE_JOB_STATUSES,
   EVENT_KINDS,
   type EventKind,

@@ -65,6 +65,11 @@ export const TRIGGER_TYPES = every<TriggerType>()([
 ]);
 /** Triggers that select jobs and count them (the others fire on workflow or worker events). */
 export const JOB_TRIGGER_TYPES = ['on_jobs_ready', 'on_jobs_complete'] as const satisfies readonly TriggerType[];
+/** Triggers whose actions hold a worker's job claims back until they end (sluice.jobs_claim_gate_open). */
+export const CLAIM_GATE_TRIGGER_TYPES = [
+  'on_workflow_start',
+  'on_worker_start',
+] as const satisfies readonly TriggerType[];
 /** Triggers a worker claims in its main loop; on_worker_complete is claimed when it leaves. */
 export const MAIN_LOOP_TRIGGER_TYPES = [
   'on_workflow_start',

@@ -26,6 +26,12 @@ const Count = z.number().int().nonnegative();
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 
 /** Largest page a client may ask for, and the page it gets when it does not say. */
+/** A query parameter that is `true` or `false`, absent by default. */
+export const QueryFlag = z
+  .enum(['true', 'false'])
+  .transform((v) => v === 'true')
+  .optional();
+
 export const MAX_PAGE_LIMIT = 1000;
 export const DEFAULT_PAGE_LIMIT = 100;
 
@@ -272,23 +278,15 @@ export const EventStreamQuery = z.object({
     .max(MAX_ID)
     .optional()
     .describe('start after this event id (the Last-Event-ID header wins when both are given)'),
-  wake: z
-    .enum(['true', 'false'])
-    .transform((v) => v === 'true')
-    .optional()
-    .describe(
-      'also send `event: wake` frames, without an id, the moment the database notifies one of the ' +
-        'workflow’s channels (data: {"channel": name, or null after the server reconnected}); ' +
-        '`sluice worker --wake sse` waits on these',
-    ),
-  events: z
-    .enum(['true', 'false'])
-    .transform((v) => v === 'true')
-    .optional()
-    .describe(
-      'false: send no events, only wake frames and keep-alive comments (what `sluice worker --wake sse` ' +
-        'reads: the server then reads nothing for the stream but a check of its token every minute)',
-    ),
+  wake: QueryFlag.describe(
+    'also send `event: wake` frames, without an id, the moment the database notifies one of the ' +
+      'workflow’s channels (data: {"channel": name, or null after the server reconnected}); ' +
+      '`sluice worker --wake sse` waits on these',
+  ),
+  events: QueryFlag.describe(
+    'false: send no events, only wake frames and keep-alive comments (what `sluice worker --wake sse` ' +
+      'reads: the server then reads nothing for the stream but a check of its token every minute)',
+  ),
 });
 export type EventStreamQuery = z.infer<typeof EventStreamQuery>;
 

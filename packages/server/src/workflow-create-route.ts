@@ -4,7 +4,7 @@ import { createWorkflow, workflowStatus } from '@sluice/runner';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type ApiPluginOptions, asUser } from './api-context.js';
-import { WorkflowStatus } from './api-schemas.js';
+import { QueryFlag, WorkflowStatus } from './api-schemas.js';
 import { problemResponses } from './problem-details.js';
 
 /** The largest spec text accepted in a request; the spec loader checks texts of any size itself. */
@@ -25,11 +25,9 @@ const SPEC_MEDIA_TYPES = [...Object.keys(MEDIA_FORMATS), 'text/plain'];
 
 export const CreateWorkflowQuery = z.object({
   format: z.enum(FORMATS).optional().describe('the spec’s format; needed with Content-Type text/plain'),
-  initialize: z
-    .enum(['true', 'false'])
-    .transform((v) => v === 'true')
-    .optional()
-    .describe('true: also initialize it, in the same transaction (as `sluice workflows create --initialize`)'),
+  initialize: QueryFlag.describe(
+    'true: also initialize it, in the same transaction (as `sluice workflows create --initialize`)',
+  ),
 });
 export type CreateWorkflowQuery = z.infer<typeof CreateWorkflowQuery>;
 

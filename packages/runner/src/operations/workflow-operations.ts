@@ -4,6 +4,7 @@ import {
   type JobStatus,
   type ResolvedWorkflow,
   type SluiceDb,
+  type WorkflowCreateOptions,
   type WorkflowSummaryRow,
   workersReap,
   workflowsCancel,
@@ -28,7 +29,7 @@ export async function loadSpec(specPath: string): Promise<ResolvedWorkflow> {
 export async function createWorkflow(
   h: SluiceDb,
   spec: ResolvedWorkflow,
-  opts: { initialize?: boolean } = {},
+  opts: WorkflowCreateOptions = {},
 ): Promise<number> {
   return workflowsCreate(h.db, spec, opts);
 }

@@ -2,6 +2,7 @@ import os from 'node:os';
 import {
   assertMigrated,
   CHANNELS,
+  CLAIM_GATE_TRIGGER_TYPES,
   isConnectionLoss,
   MAIN_LOOP_TRIGGER_TYPES,
   openPool,
@@ -120,8 +121,7 @@ export class Worker {
       terminationGraceMs: options.terminationGraceMs,
       log: this.log,
       onFinished: (action) => {
-        // Only these hold jobs back until they end (sluice.jobs_claim_gate_open).
-        if (['on_workflow_start', 'on_worker_start'].includes(action.trigger_type)) this.hints.add();
+        if ((CLAIM_GATE_TRIGGER_TYPES as readonly string[]).includes(action.trigger_type)) this.hints.add();
         this.wake.signal();
       },
       givingUp,
