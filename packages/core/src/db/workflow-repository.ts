@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { SluiceError } from '../errors.js';
+import { JOB_TRIGGER_TYPES } from '../model.js';
 import type { Db, PageRequest, WorkflowSummaryRow } from './row-types.js';
 
 export async function workflowsGet(db: Db, id: number): Promise<WorkflowSummaryRow> {
@@ -16,6 +17,8 @@ export interface WorkflowState {
   active_jobs: number;
   /** torc's resource_monitor, as created: {enabled, granularity, sample_interval_seconds, ...} */
   resource_monitor: { enabled?: boolean; granularity?: string; sample_interval_seconds?: number };
+  /** some action is triggered by jobs (on_jobs_ready, on_jobs_complete): a completion may make one pending */
+  watches_jobs: boolean;
 }
 
 /**
@@ -25,7 +28,10 @@ export async function workflowsGetState(db: Db, id: number): Promise<WorkflowSta
   const r = await sql<WorkflowState>`
     SELECT w.run_id, w.unfinished_jobs, w.canceled_at IS NOT NULL AS is_canceled, w.resource_monitor,
            (SELECT coalesce(sum(n.jobs), 0) FROM sluice.workflow_job_counts n
-             WHERE n.workflow_id = w.id AND sluice.job_status_is_active(n.status))::int AS active_jobs
+             WHERE n.workflow_id = w.id AND sluice.job_status_is_active(n.status))::int AS active_jobs,
+           EXISTS (SELECT 1 FROM sluice.workflow_actions a
+                    WHERE a.workflow_id = w.id AND a.trigger_type = ANY (${[...JOB_TRIGGER_TYPES]}::sluice.trigger_type[]))
+             AS watches_jobs
       FROM sluice.workflows w WHERE w.id = ${id}`.execute(db);
   const row = r.rows[0];
   if (!row) throw new SluiceError('WORKFLOW_NOT_FOUND', `workflow ${id} does not exist`);

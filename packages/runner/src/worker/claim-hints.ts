@@ -63,6 +63,16 @@ export class ClaimHints {
     this.hintAt = this.now();
   }
 
+  /**
+   * A completion batch was just sent. A claim sent now waits for the connection and runs right
+   * after the batch's commit, so it sees the dependents the batch released, and its reply covers
+   * the batch (recorded): the dependent's claim no longer waits for the worker to read the batch's
+   * reply and go round its loop first (about half a millisecond along a chain).
+   */
+  issued(): void {
+    this.jobs();
+  }
+
   /** A completion batch issued at `issuedAt` was recorded: a hint, unless the claim in flight covers it. */
   recorded(issuedAt: number): void {
     if (this.claimInFlight && this.claimIssuedAt > issuedAt) return;

@@ -14,6 +14,8 @@ export interface JobRunnerContext {
   log: (level: 'info' | 'warn' | 'error' | 'debug', msg: string) => void;
   /** a time on the claim hints' clock (ClaimHints.now) */
   clock: () => number;
+  /** called as a batch of results is sent: a claim sent now runs right after it, on the same connection */
+  onIssued: () => void;
   /** called after batches of results are written, with when the last one was issued: the loop may claim again */
   onRecorded: (issuedAt: number) => void;
   /** true once results need not be retried any longer (the worker gave up, or must be gone) */
@@ -180,7 +182,9 @@ export class JobRunner {
         await retryWithBackoff(
           () => {
             this.issuedAt = this.ctx.clock();
-            return jobsComplete(this.ctx.handle.db, this.ctx.workerId(), batch);
+            const written = jobsComplete(this.ctx.handle.db, this.ctx.workerId(), batch);
+            this.ctx.onIssued();
+            return written;
           },
           {
             initialDelayMs: 200,

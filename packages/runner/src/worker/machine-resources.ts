@@ -16,3 +16,14 @@ export function detectMachineResources(): MachineResources {
     numNodes: 1,
   };
 }
+
+/** What a worker offers: the limits it was given, and this machine's for the rest. */
+export function offeredResources(given: Partial<MachineResources>): MachineResources {
+  const machine = detectMachineResources();
+  return {
+    numCpus: given.numCpus ?? machine.numCpus,
+    memoryBytes: given.memoryBytes ?? machine.memoryBytes,
+    numGpus: given.numGpus ?? machine.numGpus,
+    numNodes: given.numNodes ?? machine.numNodes,
+  };
+}

@@ -23,7 +23,7 @@ import { JobClaimer, type WorkerResources } from './job-claimer.js';
 import type { SamplingPlan } from './job-execution.js';
 import { errMsg, JobRunner } from './job-runner.js';
 import { JobSupervisor } from './job-supervisor.js';
-import { detectMachineResources } from './machine-resources.js';
+import { offeredResources } from './machine-resources.js';
 import { createWakeSource, type WakeSource } from './wake-sources.js';
 import { Wakeup } from './wakeup.js';
 import { reconcileWorker } from './worker-maintenance.js';
@@ -48,6 +48,8 @@ export class Worker {
   private supervisor: JobSupervisor | null = null;
   /** the workflow's resource_monitor, read with its state */
   private sampling: SamplingPlan | null = null;
+  /** the workflow has actions triggered by jobs: a completion batch may make one pending */
+  private watchesJobs = false;
   private idleSince = Date.now();
   private stopReason: WorkerExitReason | null = null;
   /** resolves once a stop is asked for, so that a query hanging on a dead connection cannot hold the loop */
@@ -64,14 +66,8 @@ export class Worker {
   private endsAt: Date | null = null;
 
   constructor(options: WorkerOptions) {
-    const machine = detectMachineResources();
     this.opts = options;
-    this.resources = {
-      numCpus: options.numCpus ?? machine.numCpus,
-      memoryBytes: options.memoryBytes ?? machine.memoryBytes,
-      numGpus: options.numGpus ?? machine.numGpus,
-      numNodes: options.numNodes ?? machine.numNodes,
-    };
+    this.resources = offeredResources(options);
     this.log = options.log ?? (() => {});
     this.stopAsked = new Promise((resolve) => {
       this.markStopAsked = () => resolve(false);
@@ -95,6 +91,11 @@ export class Worker {
       outputDir: options.outputDir,
       log: this.log,
       clock: () => this.hints.now(),
+      onIssued: () => {
+        // Claims queued right behind the batch: of actions first, where jobs trigger them.
+        this.actionsMaybePending ||= this.watchesJobs;
+        this.hints.issued();
+      },
       onRecorded: (issuedAt) => this.hints.recorded(issuedAt),
       givingUp,
     });
@@ -331,6 +332,7 @@ export class Worker {
       this.workflowChanged = false;
       const wf = await workflowsGetState(this.handle.db, this.opts.workflowId);
       const rm = wf.resource_monitor;
+      this.watchesJobs = wf.watches_jobs;
       this.sampling = rm.enabled
         ? { intervalMs: (rm.sample_interval_seconds ?? 5) * 1000, keepSamples: rm.granularity === 'time_series' }
         : null;
@@ -418,12 +420,11 @@ export class Worker {
       await this.actions.waitAll();
       return;
     }
+    if (reason === 'signal' || reason === 'lost' || reason === 'error') this.actions.stopAll();
     if (this.jobs.running.size > 0 && reason !== 'complete' && reason !== 'nothing-runnable') {
       this.log('info', `stopping ${this.jobs.running.size} running job(s) (${reason})`);
-      if (reason === 'signal' || reason === 'lost' || reason === 'error') this.actions.stopAll();
       await this.jobs.stopAll(reason === 'canceled' ? 'canceled' : 'terminated', this.opts.terminationGraceMs);
     } else {
-      if (reason === 'signal' || reason === 'lost' || reason === 'error') this.actions.stopAll();
       await this.jobs.waitAll();
     }
     this.writeDeadline = Date.now() + this.opts.shutdownWriteMs;
