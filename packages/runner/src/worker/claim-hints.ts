@@ -67,7 +67,7 @@ export class ClaimHints {
    * A completion batch was just sent. A claim sent now waits for the connection and runs right
    * after the batch's commit, so it sees the dependents the batch released, and its reply covers
    * the batch (recorded): the dependent's claim no longer waits for the worker to read the batch's
-   * reply and go round its loop first (about half a millisecond along a chain).
+   * reply and go round its loop first (0.7 ms of a 9 ms link along a chain of bash jobs).
    */
   issued(): void {
     this.jobs();
