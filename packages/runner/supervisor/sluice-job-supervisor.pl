@@ -143,12 +143,10 @@ my ($shutdown_at, $worker_gone, $stdin_eof, $no_children) = (undef, 0, 0, 1);
 my $next_scan = 0;
 
 sub emit { $outbuf .= $_[0] . "\n" }
-sub emit_error {
-  emit(sprintf('{"ev":"error","id":%s,"message":%s}', defined $_[0] ? int($_[0]) : 'null', json_str($_[1])));
-}
-sub emit_log { emit(sprintf('{"ev":"log","level":%s,"message":%s}', json_str($_[0]), json_str($_[1]))) }
-sub bool       { $_[0] ? 'true' : 'false' }
+sub bool        { $_[0] ? 'true' : 'false' }
 sub int_or_null { defined $_[0] ? int($_[0]) : 'null' }
+sub emit_error  { emit(sprintf('{"ev":"error","id":%s,"message":%s}', int_or_null($_[0]), json_str($_[1]))) }
+sub emit_log    { emit(sprintf('{"ev":"log","level":%s,"message":%s}', json_str($_[0]), json_str($_[1]))) }
 
 emit(sprintf('{"ev":"ready","pid":%d,"protocol":%d,"pdeathsig":%s,"subreaper":%s,"warnings":[%s]}',
   $self, PROTOCOL, bool($pdeathsig), bool($subreaper), join(',', map { json_str($_) } @warnings)));
